@@ -1,0 +1,49 @@
+"""Pure colour maths on arrays and tensors: the report's gamma table and the sRGB transfer curve."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+
+@lru_cache(maxsize=16)
+def gamma_table(gamma: float) -> np.ndarray:
+    """The report's uint8 lookup table for gamma correction: ``floor(255 * (i/255) ** (1/gamma))``.
+
+    The report builds it with ``astype("uint8")``, which truncates; we keep that exactly so
+    a model trained here sees the same inputs as the report's.
+    """
+    if gamma <= 0:
+        raise ValueError(f"gamma must be positive, got {gamma}")
+    i = np.arange(256, dtype=np.float64) / 255.0
+    table = (i ** (1.0 / gamma) * 255.0).astype(np.uint8)
+    table.setflags(write=False)
+    return table
+
+
+def apply_gamma(image: np.ndarray, gamma: float | None) -> np.ndarray:
+    """Brighten a uint8 image ``(H, W, C)`` with :func:`gamma_table`; ``None`` or 1 returns it unchanged."""
+    if gamma is None or gamma == 1.0:
+        return image
+    if image.dtype != np.uint8:
+        raise TypeError(f"apply_gamma expects uint8, got {image.dtype}")
+    return gamma_table(float(gamma))[image]
+
+
+def srgb_to_linear(x: np.ndarray) -> np.ndarray:
+    """Inverse sRGB transfer curve (IEC 61966-2-1) for floats in [0, 1]."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+
+
+def linear_to_srgb(x: np.ndarray) -> np.ndarray:
+    """sRGB transfer curve for linear floats in [0, 1] (values are clipped first)."""
+    x = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
+    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1.0 / 2.4) - 0.055)
+
+
+def luma(rgb: np.ndarray) -> np.ndarray:
+    """Rec. 601 luma of an ``(..., 3)`` array, as OpenCV's RGB-to-gray conversion computes it."""
+    rgb = np.asarray(rgb, dtype=np.float64)
+    return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
