@@ -1,0 +1,143 @@
+"""Synthetic low-light pairs from normal-light photos, by a stated physical model.
+
+For a well-exposed sRGB photo ``I`` (the reference), the dark version is made in linear light:
+
+1. ``x = srgb_to_linear(I)``; optional white-balance error: red and blue gains ``exp(u)``,
+   ``u ~ U(-cast, cast)`` each (``cast`` = ``color_cast``, default 0.1; 0 disables it).
+2. Exposure cut: ``x * e`` with ``e`` log-uniform in ``[0.02, 0.25]`` (2 to 5.6 stops under).
+3. Sensor noise in electrons, full well ``W`` log-uniform in ``[1000, 20000]``:
+   shot noise ``Poisson(x e W)`` plus Gaussian read noise of ``r`` electrons, ``r`` log-uniform
+   in ``[0.5, 8]``; divided by ``W`` and clipped to [0, 1].
+4. ``linear_to_srgb`` and rounding to 8 bits.
+
+Each pair draws its own parameters from a seeded generator and records them in ``pairs.jsonl``.
+``lowlight/resources/photos_split.json`` fixes which of ``../shared/datasets/photos/`` are held out
+for testing: ``split="train"`` skips them, ``split="test"`` takes only them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from .color import linear_to_srgb, srgb_to_linear
+from .errors import LowlightError
+from .io import atomic_write_text, list_images, read_image, save_image
+
+EXPOSURE_RANGE = (0.02, 0.25)
+FULL_WELL_RANGE = (1000.0, 20000.0)
+READ_NOISE_RANGE = (0.5, 8.0)
+
+
+@dataclass(frozen=True)
+class DarkenParams:
+    """One draw of the darkening model (see the module docstring)."""
+
+    exposure: float
+    full_well: float
+    read_noise: float
+    gain_r: float = 1.0
+    gain_b: float = 1.0
+
+
+def _log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
+    return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+
+
+def sample_params(rng: np.random.Generator, color_cast: float = 0.1) -> DarkenParams:
+    """Draw exposure, noise and white-balance error from the stated ranges."""
+    exposure = _log_uniform(rng, *EXPOSURE_RANGE)
+    full_well = _log_uniform(rng, *FULL_WELL_RANGE)
+    read_noise = _log_uniform(rng, *READ_NOISE_RANGE)
+    gain_r, gain_b = (float(np.exp(rng.uniform(-color_cast, color_cast))) for _ in range(2)) \
+        if color_cast > 0 else (1.0, 1.0)
+    return DarkenParams(exposure, full_well, read_noise, gain_r, gain_b)
+
+
+def darken(image: np.ndarray, params: DarkenParams, rng: np.random.Generator) -> np.ndarray:
+    """The dark, noisy uint8 version ``(H, W, 3)`` of a well-exposed uint8 sRGB image."""
+    x = srgb_to_linear(image.astype(np.float64) / 255.0)
+    x = x * np.array([params.gain_r, 1.0, params.gain_b])
+    electrons = np.clip(x * params.exposure, 0.0, 1.0) * params.full_well
+    noisy = rng.poisson(electrons) + rng.normal(0.0, params.read_noise, size=electrons.shape)
+    dark = np.clip(noisy / params.full_well, 0.0, 1.0)
+    return np.round(linear_to_srgb(dark) * 255.0).astype(np.uint8)
+
+
+def photo_split() -> dict[str, list[str]]:
+    """The fixed split of the shared normal-light photos: ``{"test": [...file names...]}``."""
+    text = resources.files("lowlight").joinpath("resources/photos_split.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def select_photos(folder: Path, split: str = "train") -> list[Path]:
+    """Images in ``folder`` for a split: ``train`` (all but the held-out test names), ``test`` or ``all``."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise LowlightError(f"photo folder not found: {folder}; pass a folder of well-exposed photos")
+    photos = list_images(folder)
+    held_out = set(photo_split()["test"])
+    if split == "train":
+        photos = [p for p in photos if p.name not in held_out]
+    elif split == "test":
+        photos = [p for p in photos if p.name in held_out]
+    elif split != "all":
+        raise LowlightError(f"unknown split {split!r}; choose train, test or all")
+    if not photos:
+        raise LowlightError(f"no photos for split {split!r} in {folder}; expected PNG, JPEG, WebP, BMP "
+                            "or TIFF files (the test split lists names from ../shared/datasets/photos)")
+    return photos
+
+
+def _crop_resize(image: np.ndarray, size: int, rng: np.random.Generator, full: bool) -> np.ndarray:
+    """A random crop (60-100% of each side; the whole image when ``full``), long side resized to ``size``."""
+    from PIL import Image
+
+    h, w = image.shape[:2]
+    if not full:
+        ch, cw = int(h * rng.uniform(0.6, 1.0)), int(w * rng.uniform(0.6, 1.0))
+        y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+        image = image[y:y + ch, x:x + cw]
+        h, w = ch, cw
+    if size and max(h, w) > size:
+        scale = size / max(h, w)
+        new = (max(1, round(w * scale)), max(1, round(h * scale)))
+        image = np.asarray(Image.fromarray(image).resize(new, Image.LANCZOS))
+    return image
+
+
+def synthesize(photos: Path, out: Path, count: int | None = None, size: int = 512, seed: int = 0,
+               split: str = "train", color_cast: float = 0.1, progress: bool = True) -> list[dict]:
+    """Write ``count`` pairs (default: one per photo) as ``out/low/NAME.png`` + ``out/high/NAME.png``.
+
+    Photo ``i % n`` gives pair ``i``; its first use is the whole photo, later ones random crops.
+    Returns the per-pair records also written to ``out/pairs.jsonl``.
+    """
+    from tqdm.auto import tqdm
+
+    sources = select_photos(photos, split)
+    count = len(sources) if count is None else count
+    if count < 1:
+        raise LowlightError(f"--count must be at least 1, got {count}")
+    if size < 0:
+        raise LowlightError(f"--size must be 0 (keep) or a positive long side, got {size}")
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not (out / "pairs.jsonl").exists():
+        raise LowlightError(f"{out} exists and is not a lowlight synth folder; choose an empty --out")
+    records = []
+    for i in tqdm(range(count), desc="synth", unit="pair", disable=not progress):
+        src = sources[i % len(sources)]
+        rng = np.random.default_rng([seed, i])
+        high = _crop_resize(read_image(src), size, rng, full=i < len(sources))
+        params = sample_params(rng, color_cast)
+        low = darken(high, params, rng)
+        name = f"{src.stem}-{i // len(sources)}"
+        save_image(high, out / "high" / f"{name}.png")
+        save_image(low, out / "low" / f"{name}.png")
+        records.append({"name": name, "source": src.name, **asdict(params)})
+    atomic_write_text(out / "pairs.jsonl", "".join(json.dumps(r) + "\n" for r in records))
+    return records

@@ -1,0 +1,66 @@
+import json
+
+import numpy as np
+import pytest
+
+from lowlight.color import srgb_to_linear
+from lowlight.data import find_pairs
+from lowlight.errors import LowlightError
+from lowlight.synth import DarkenParams, darken, photo_split, sample_params, select_photos, synthesize
+
+
+def test_darken_cuts_exposure_in_linear_light():
+    img = np.full((64, 64, 3), 200, dtype=np.uint8)
+    p = DarkenParams(exposure=0.1, full_well=1e9, read_noise=0.0)  # practically noiseless
+    dark = darken(img, p, np.random.default_rng(0))
+    lin = srgb_to_linear(dark / 255.0).mean()
+    assert lin == pytest.approx(srgb_to_linear(np.array(200 / 255.0)) * 0.1, rel=0.02)
+
+
+def test_darken_noise_grows_as_the_full_well_shrinks():
+    img = np.full((64, 64, 3), 180, dtype=np.uint8)
+    quiet = darken(img, DarkenParams(0.1, 20000, 0.5), np.random.default_rng(0)).std()
+    noisy = darken(img, DarkenParams(0.1, 1000, 8.0), np.random.default_rng(0)).std()
+    assert noisy > 2 * quiet
+
+
+def test_color_cast_changes_red_and_blue_only():
+    img = np.full((32, 32, 3), 200, dtype=np.uint8)
+    p = DarkenParams(0.2, 1e9, 0.0, gain_r=1.1, gain_b=0.9)
+    dark = darken(img, p, np.random.default_rng(0)).reshape(-1, 3).mean(0)
+    assert dark[0] > dark[1] > dark[2]
+
+
+def test_params_stay_in_the_stated_ranges():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        p = sample_params(rng, color_cast=0.1)
+        assert 0.02 <= p.exposure <= 0.25 and 1000 <= p.full_well <= 20000 and 0.5 <= p.read_noise <= 8
+        assert np.exp(-0.1) <= p.gain_r <= np.exp(0.1)
+    assert sample_params(rng, color_cast=0).gain_r == 1.0
+
+
+def test_synthesize_writes_a_lol_style_folder(photos_tiny, tmp_path):
+    recs = synthesize(photos_tiny, tmp_path / "s", count=5, size=64, seed=3, progress=False)
+    pairs = find_pairs(tmp_path / "s")
+    assert len(pairs) == 5 and len(recs) == 5
+    lines = (tmp_path / "s" / "pairs.jsonl").read_text().splitlines()
+    assert json.loads(lines[0])["source"] == recs[0]["source"]
+    again = synthesize(photos_tiny, tmp_path / "t", count=5, size=64, seed=3, progress=False)
+    assert recs == again  # seeded
+
+
+def test_fixed_split_holds_out_test_photos(shared):
+    names = set(photo_split()["test"])
+    assert len(names) == 8
+    if (shared / "photos").is_dir():
+        train = {p.name for p in select_photos(shared / "photos", "train")}
+        test = {p.name for p in select_photos(shared / "photos", "test")}
+        assert test == names and not train & test and len(train) + len(test) == 37
+
+
+def test_select_photos_errors(tmp_path):
+    with pytest.raises(LowlightError, match="photo folder not found"):
+        select_photos(tmp_path / "x")
+    with pytest.raises(LowlightError, match="no photos"):
+        select_photos(tmp_path)
