@@ -1,0 +1,80 @@
+"""Weights files: safetensors with everything needed to rebuild and use the model in the metadata.
+
+A checkpoint loads with nothing but itself: the model name and constructor arguments, the
+input pre-processing (the report's gamma), what it was trained on and what it measured.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+from . import __version__
+from .errors import LowlightError
+from .io import atomic_write
+
+FORMAT = "lowlight-weights/1"
+
+
+def save_weights(path: Path, model: nn.Module, name: str, args: dict[str, Any],
+                 preprocess: dict[str, Any] | None = None, training: dict[str, Any] | None = None,
+                 metrics: dict[str, Any] | None = None) -> Path:
+    """Write ``model``'s state dict (parameters and buffers, on CPU) and its metadata, atomically."""
+    from safetensors.torch import save_file
+
+    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    metadata = {
+        "format": FORMAT,
+        "model": name,
+        "model_args": json.dumps(args, sort_keys=True),
+        "preprocess": json.dumps(preprocess or {}, sort_keys=True),
+        "training": json.dumps(training or {}, sort_keys=True),
+        "metrics": json.dumps(metrics or {}, sort_keys=True),
+        "lowlight_version": __version__,
+    }
+    atomic_write(Path(path), lambda tmp: save_file(state, tmp, metadata=metadata))
+    return Path(path)
+
+
+def read_metadata(path: Path) -> dict[str, Any]:
+    """The decoded metadata of a weights file (JSON fields parsed)."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise LowlightError(f"weights file not found: {path}; pass a .safetensors file written by "
+                            "`lowlight train` (best.safetensors in the run folder)")
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            raw = fh.metadata() or {}
+    except Exception as exc:  # safetensors raises several types for a bad header
+        raise LowlightError(f"cannot read weights {path}: {str(exc).splitlines()[0] if str(exc) else exc}; "
+                            "is it a .safetensors file?") from None
+    if raw.get("format") != FORMAT or "model" not in raw:
+        raise LowlightError(f"{path} is not a lowlight weights file (no lowlight metadata); "
+                            "use a file written by `lowlight train`")
+    meta: dict[str, Any] = dict(raw)
+    for key in ("model_args", "preprocess", "training", "metrics"):
+        meta[key] = json.loads(raw.get(key) or "{}")
+    return meta
+
+
+def load_weights(path: Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the model a weights file describes, load its tensors, return ``(model in eval mode, metadata)``."""
+    from safetensors.torch import load_file
+
+    from .models import create_model
+
+    meta = read_metadata(path)
+    model = create_model(meta["model"], **meta["model_args"])
+    state = load_file(str(path), device=str(device))
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise LowlightError(f"{path} does not match model {meta['model']!r}: "
+                            f"{len(missing)} missing and {len(unexpected)} unexpected tensors "
+                            f"(e.g. {(missing or unexpected)[0]}); was it written by another lowlight version?")
+    return model.to(device).eval(), meta

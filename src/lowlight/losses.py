@@ -1,0 +1,39 @@
+"""Training losses by name: MSE (the report's), L1, Charbonnier and SSIM."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from .errors import LowlightError
+from .metrics import ssim_map
+
+Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def charbonnier(output: torch.Tensor, target: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+    """Smooth L1: ``mean(sqrt((x - y)^2 + eps^2))``, robust to outliers yet differentiable at 0."""
+    return torch.sqrt((output - target) ** 2 + eps * eps).mean()
+
+
+def ssim_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``1 - SSIM`` with the same window as the metric (computed in float32 under autocast)."""
+    return 1.0 - ssim_map(output.float(), target.float()).mean()
+
+
+LOSSES: dict[str, Loss] = {
+    "mse": F.mse_loss,
+    "l1": F.l1_loss,
+    "charbonnier": charbonnier,
+    "ssim": ssim_loss,
+}
+
+
+def get_loss(name: str) -> Loss:
+    """Look a loss up by name; unknown names list the choices."""
+    try:
+        return LOSSES[name]
+    except KeyError:
+        raise LowlightError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}") from None

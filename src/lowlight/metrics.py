@@ -1,0 +1,83 @@
+"""Full-reference image quality: PSNR and SSIM, written once and used by training, evaluation and tests.
+
+Inputs are float tensors ``(B, C, H, W)`` or ``(C, H, W)`` with values in [0, 1]; results are one
+value per image. SSIM follows Wang et al. (2004) with an 11x11 Gaussian window (sigma 1.5),
+K1 = 0.01, K2 = 0.03 and population covariances, averaged over the "valid" region and the
+channels, which is what scikit-image's ``structural_similarity(gaussian_weights=True,
+sigma=1.5, use_sample_covariance=False, data_range=1, channel_axis=-1)`` computes.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def _batched(x: torch.Tensor) -> torch.Tensor:
+    if x.dim() == 3:
+        return x.unsqueeze(0)
+    if x.dim() != 4:
+        raise ValueError(f"expected (B, C, H, W) or (C, H, W), got shape {tuple(x.shape)}")
+    return x
+
+
+def psnr(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
+    """Peak signal-to-noise ratio in dB per image, ``10 log10(range^2 / MSE)``; ``inf`` for equal images."""
+    x, y = _batched(x), _batched(y)
+    if x.shape != y.shape:
+        raise ValueError(f"psnr: shapes differ {tuple(x.shape)} vs {tuple(y.shape)}")
+    mse = (x.double() - y.double()).pow(2).flatten(1).mean(1)
+    return 10.0 * torch.log10(data_range ** 2 / mse)
+
+
+def gaussian_window(size: int = 11, sigma: float = 1.5, dtype=torch.float64) -> torch.Tensor:
+    """Normalised 1-D Gaussian of ``size`` taps."""
+    coords = torch.arange(size, dtype=dtype) - (size - 1) / 2.0
+    g = torch.exp(-(coords ** 2) / (2.0 * sigma ** 2))
+    return g / g.sum()
+
+
+def ssim_map(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0,
+             window: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    """Local SSIM values ``(B, C, H - window + 1, W - window + 1)``; differentiable, for the SSIM loss too."""
+    x, y = _batched(x), _batched(y)
+    if x.shape != y.shape:
+        raise ValueError(f"ssim: shapes differ {tuple(x.shape)} vs {tuple(y.shape)}")
+    if min(x.shape[-2:]) < window:
+        raise ValueError(f"ssim needs images of at least {window}x{window} pixels, got "
+                         f"{x.shape[-1]}x{x.shape[-2]}")
+    channels = x.shape[1]
+    g = gaussian_window(window, sigma, dtype=x.dtype).to(x.device)
+    gx = g.view(1, 1, 1, window).expand(channels, 1, 1, window)
+    gy = g.view(1, 1, window, 1).expand(channels, 1, window, 1)
+
+    def blur(t: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(F.conv2d(t, gx, groups=channels), gy, groups=channels)
+
+    c1 = (0.01 * data_range) ** 2
+    c2 = (0.03 * data_range) ** 2
+    mu_x, mu_y = blur(x), blur(y)
+    sxx = blur(x * x) - mu_x * mu_x
+    syy = blur(y * y) - mu_y * mu_y
+    sxy = blur(x * y) - mu_x * mu_y
+    num = (2 * mu_x * mu_y + c1) * (2 * sxy + c2)
+    den = (mu_x * mu_x + mu_y * mu_y + c1) * (sxx + syy + c2)
+    return num / den
+
+
+def ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
+    """Mean SSIM per image (see the module docstring for the exact definition)."""
+    return ssim_map(x, y, data_range).flatten(1).mean(1)
+
+
+def gt_mean_scale(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The "GT-mean" correction many papers apply before scoring: scale the output so its mean
+    grey level equals the target's, then clip to [0, 1].
+
+    It hides global brightness errors, so its numbers are reported apart and labelled.
+    """
+    output, target = _batched(output), _batched(target)
+    weights = torch.tensor([0.299, 0.587, 0.114], dtype=output.dtype, device=output.device).view(1, 3, 1, 1)
+    mean_out = (output * weights).sum(1).flatten(1).mean(1).clamp_min(1e-8)
+    mean_gt = (target * weights).sum(1).flatten(1).mean(1)
+    return (output * (mean_gt / mean_out).view(-1, 1, 1, 1)).clamp(0.0, 1.0)

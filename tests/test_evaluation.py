@@ -1,0 +1,32 @@
+import numpy as np
+import pytest
+
+from lowlight.color import apply_gamma
+from lowlight.data import find_pairs
+from lowlight.evaluation import evaluate, format_table, score
+
+
+def test_score_identity_is_perfect():
+    img = np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    row = score(img, img, gt_mean=True)
+    assert np.isinf(row["psnr"]) and row["ssim"] == pytest.approx(1.0)
+    assert set(row) == {"psnr", "ssim", "psnr_gtmean", "ssim_gtmean"}
+
+
+def test_evaluate_rows_means_and_table(lol_tiny):
+    res = evaluate(lambda img: apply_gamma(img, 2.2), find_pairs(lol_tiny))
+    assert [r["name"] for r in res.images] == ["1", "22", "111"]
+    assert res.mean["psnr"] == pytest.approx(np.mean([r["psnr"] for r in res.images]))
+    assert "psnr_gtmean" not in res.mean  # GT-mean only when asked
+    table = format_table(res)
+    assert table.splitlines()[-1].startswith("mean")
+
+
+@pytest.mark.shared
+def test_reference_points_on_eval15(shared):
+    """The dark input and gamma 2.2 on eval15 at full resolution, as measured independently
+    (../shared/datasets/README.md): 7.77 dB and 13.23 dB."""
+    pairs = find_pairs(shared / "LOL-v1", "test")
+    assert len(pairs) == 15
+    assert evaluate(lambda img: img, pairs).mean["psnr"] == pytest.approx(7.77, abs=0.005)
+    assert evaluate(lambda img: apply_gamma(img, 2.2), pairs).mean["psnr"] == pytest.approx(13.23, abs=0.005)

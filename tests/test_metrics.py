@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from lowlight.metrics import gt_mean_scale, psnr, ssim
+
+
+def test_psnr_known_values():
+    x = torch.zeros(1, 3, 8, 8)
+    assert psnr(x, x + 0.1).item() == pytest.approx(20.0)  # MSE 0.01 -> 20 dB
+    assert psnr(x, x + 0.01).item() == pytest.approx(40.0)
+    assert torch.isinf(psnr(x, x)).all()
+
+
+def test_psnr_matches_numpy_on_real_pair(lol_tiny):
+    low = np.asarray(Image.open(lol_tiny / "low" / "1.png"), dtype=np.float64) / 255
+    high = np.asarray(Image.open(lol_tiny / "high" / "1.png"), dtype=np.float64) / 255
+    expected = 10 * np.log10(1.0 / np.mean((low - high) ** 2))
+    t = lambda a: torch.from_numpy(a).permute(2, 0, 1)  # noqa: E731
+    assert psnr(t(low), t(high)).item() == pytest.approx(expected, abs=1e-9)
+
+
+def test_psnr_is_per_image():
+    a = torch.zeros(2, 3, 4, 4)
+    b = torch.stack([torch.full((3, 4, 4), 0.1), torch.full((3, 4, 4), 0.01)])
+    assert psnr(a, b).tolist() == pytest.approx([20.0, 40.0])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_ssim_matches_scikit_image_random(seed):
+    skimage_metrics = pytest.importorskip("skimage.metrics")
+    rng = np.random.default_rng(seed)
+    a = rng.random((37, 53, 3))
+    b = np.clip(a + rng.normal(0, 0.1, a.shape), 0, 1)
+    ref = skimage_metrics.structural_similarity(a, b, gaussian_weights=True, sigma=1.5,
+                                                use_sample_covariance=False, data_range=1, channel_axis=-1)
+    t = lambda x: torch.from_numpy(x).permute(2, 0, 1)  # noqa: E731
+    assert ssim(t(a), t(b)).item() == pytest.approx(ref, abs=1e-10)
+
+
+def test_ssim_matches_scikit_image_real_pair(lol_tiny):
+    skimage_metrics = pytest.importorskip("skimage.metrics")
+    low = np.asarray(Image.open(lol_tiny / "low" / "22.png"), dtype=np.float64) / 255
+    high = np.asarray(Image.open(lol_tiny / "high" / "22.png"), dtype=np.float64) / 255
+    ref = skimage_metrics.structural_similarity(low, high, gaussian_weights=True, sigma=1.5,
+                                                use_sample_covariance=False, data_range=1, channel_axis=-1)
+    t = lambda x: torch.from_numpy(x).permute(2, 0, 1)  # noqa: E731
+    assert ssim(t(low), t(high)).item() == pytest.approx(ref, abs=1e-10)
+
+
+def test_ssim_identity_and_too_small():
+    x = torch.rand(3, 16, 16, dtype=torch.float64)
+    assert ssim(x, x).item() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="at least 11x11"):
+        ssim(torch.rand(3, 8, 8), torch.rand(3, 8, 8))
+
+
+def test_gt_mean_scale_matches_target_mean():
+    target = torch.full((1, 3, 4, 4), 0.5)
+    out = torch.full((1, 3, 4, 4), 0.25)
+    assert torch.allclose(gt_mean_scale(out, target), target)
