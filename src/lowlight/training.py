@@ -1,0 +1,278 @@
+"""The training loop: the report's recipe (AdamW, ReduceLROnPlateau, mixed precision, gradient
+accumulation and clipping, an ensemble of models with the best kept by validation loss), written
+so that a resumed run ends bit for bit where an uninterrupted one would (on CPU, fixed seed).
+
+A run folder holds ``config.json`` (settings, command line, git revision, versions, hardware),
+``metrics.csv`` (one row per epoch), ``psnr.png``, ``best.safetensors``, ``last.safetensors`` and
+``state.pt`` (everything needed to resume).
+"""
+
+from __future__ import annotations
+
+import csv
+import io as _io
+import json
+import math
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from . import __version__
+from .checkpoint import save_weights
+from .config import TrainConfig
+from .data import PairedDataset, find_pairs, split_pairs
+from .errors import LowlightError
+from .evaluation import evaluate
+from .inference import Enhancer, pick_device
+from .io import atomic_write, atomic_write_text
+from .losses import get_loss
+from .models import create_model, model_args
+from .plots import plot_history
+
+CSV_FIELDS = ["epoch", "train_loss", "val_loss", "psnr", "ssim", "lr", "best_member", "seconds"]
+
+
+@dataclass
+class TrainResult:
+    """Where the run is and how its best epoch scored."""
+
+    out: Path
+    history: list[dict]
+    best: dict
+
+
+def _hardware(device: torch.device) -> dict:
+    info = {"platform": platform.platform(), "python": platform.python_version(),
+            "torch": torch.__version__, "cpu_threads": torch.get_num_threads(), "device": str(device)}
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
+
+
+def _git_revision() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).resolve().parent)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _epoch_order(n: int, repeat: int, seed: int, epoch: int) -> list[int]:
+    """The shuffled sample order of one epoch, a function of (seed, epoch) only."""
+    gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    return torch.randperm(n * repeat, generator=gen).tolist()
+
+
+class _Repeated(torch.utils.data.Dataset):
+    """``repeat`` passes over a PairedDataset; sample ``j`` is pair ``j % n`` with its own random crop."""
+
+    def __init__(self, base: PairedDataset, repeat: int):
+        self.base, self.repeat = base, repeat
+
+    def __len__(self) -> int:
+        return len(self.base) * self.repeat
+
+    def __getitem__(self, j: int):
+        return self.base.sample(j % len(self.base), j)
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    buf = _io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+    atomic_write_text(path, buf.getvalue())
+
+
+class Trainer:
+    """Owns the ensemble, its optimisers and schedulers; :meth:`run` trains epoch by epoch."""
+
+    def __init__(self, cfg: TrainConfig, log: Callable[[str], None] = print, progress: bool = True):
+        self.cfg = cfg.validate()
+        self.log, self.progress = log, progress
+        self.out = Path(cfg.out)
+        self.device = pick_device(cfg.device)
+        self.use_amp = cfg.amp and self.device.type == "cuda"
+        self.args = model_args(cfg.model, **cfg.model_args)
+
+        train_pairs = find_pairs(Path(cfg.data), "train")
+        if cfg.val_data:
+            val_pairs = find_pairs(Path(cfg.val_data), "test")
+        else:
+            train_pairs, val_pairs = split_pairs(train_pairs, cfg.val_fraction, cfg.seed)
+        if cfg.max_pairs:
+            train_pairs = train_pairs[: cfg.max_pairs]
+        self.train_pairs, self.val_pairs = train_pairs, val_pairs
+        base = PairedDataset(train_pairs, gamma=cfg.gamma, resize=cfg.resize, crop=cfg.crop,
+                             augment=cfg.augment, seed=cfg.seed)
+        self.dataset = _Repeated(base, cfg.repeat)
+        self.criterion = get_loss(cfg.loss)
+
+        self.members, self.optimizers, self.schedulers, self.scalers = [], [], [], []
+        memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        for i in range(cfg.ensemble):
+            torch.manual_seed(cfg.seed * 1000 + i)
+            net = create_model(cfg.model, **cfg.model_args).to(self.device, memory_format=memory_format)
+            opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+            sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                opt, mode="min", patience=cfg.plateau_patience, factor=cfg.plateau_factor)
+            scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+            self.members.append(net)
+            self.optimizers.append(opt)
+            self.schedulers.append(sched)
+            self.scalers.append(scaler)
+        self.epoch = 0
+        self.history: list[dict] = []
+        self.best: dict = {}
+
+    # -- state -----------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {"epoch": self.epoch, "history": self.history, "best": self.best,
+                "members": [m.state_dict() for m in self.members],
+                "optimizers": [o.state_dict() for o in self.optimizers],
+                "schedulers": [s.state_dict() for s in self.schedulers],
+                "scalers": [s.state_dict() for s in self.scalers]}
+
+    def load_state_dict(self, state: dict) -> None:
+        if len(state["members"]) != len(self.members):
+            raise LowlightError(f"the run has {len(state['members'])} ensemble members, the config "
+                                f"{len(self.members)}; resume with the run's own settings")
+        for items, saved in ((self.members, "members"), (self.optimizers, "optimizers"),
+                             (self.schedulers, "schedulers"), (self.scalers, "scalers")):
+            for obj, sd in zip(items, state[saved]):
+                obj.load_state_dict(sd)
+        self.epoch, self.history, self.best = state["epoch"], state["history"], state["best"]
+
+    def resume(self) -> None:
+        """Load ``state.pt`` from the run folder."""
+        path = self.out / "state.pt"
+        if not path.is_file():
+            raise LowlightError(f"nothing to resume in {self.out}: no state.pt; start a run with --out {self.out}")
+        self.load_state_dict(torch.load(path, map_location=self.device, weights_only=True))
+        self.log(f"resumed {self.out} after epoch {self.epoch}")
+
+    # -- one epoch ---------------------------------------------------------------------------
+    def _train_epoch(self) -> float:
+        cfg = self.cfg
+        self.dataset.base.set_epoch(self.epoch)
+        order = _epoch_order(len(self.dataset.base), cfg.repeat, cfg.seed, self.epoch)
+        loader = torch.utils.data.DataLoader(self.dataset, batch_size=cfg.batch_size, sampler=order,
+                                             num_workers=cfg.workers, drop_last=False)
+        from tqdm.auto import tqdm
+
+        for m in self.members:
+            m.train()
+        for o in self.optimizers:
+            o.zero_grad(set_to_none=True)
+        totals = [0.0] * len(self.members)
+        n_batches = len(loader)
+        bar = tqdm(loader, desc=f"epoch {self.epoch + 1}/{cfg.epochs}", unit="batch",
+                   disable=not self.progress, leave=False)
+        memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        for b, (low, high) in enumerate(bar):
+            low = low.to(self.device, memory_format=memory_format, non_blocking=True)
+            high = high.to(self.device, non_blocking=True)
+            step_now = (b + 1) % cfg.accumulation == 0 or b + 1 == n_batches
+            for k, (net, opt, scaler) in enumerate(zip(self.members, self.optimizers, self.scalers)):
+                with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
+                    loss = self.criterion(net(low).float(), high)
+                if not math.isfinite(loss.item()):
+                    raise LowlightError(f"training diverged at epoch {self.epoch + 1} (loss {loss.item()}); "
+                                        "lower --lr or keep gradient clipping on")
+                scaler.scale(loss / cfg.accumulation).backward()
+                totals[k] += loss.item()
+                if step_now:
+                    if cfg.clip_norm:
+                        scaler.unscale_(opt)
+                        torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.clip_norm)
+                    scaler.step(opt)
+                    scaler.update()
+                    opt.zero_grad(set_to_none=True)
+            bar.set_postfix(loss=f"{sum(totals) / len(totals) / (b + 1):.4f}")
+        return sum(totals) / len(totals) / max(1, n_batches)
+
+    def _validate(self) -> list[dict]:
+        rows = []
+        for net in self.members:
+            net.eval()
+            enhancer = Enhancer(net, self.cfg.model, self.args, self.cfg.gamma)
+            result = evaluate(enhancer, self.val_pairs, loss=self.criterion)
+            mean = result.mean
+            rows.append({"val_loss": mean["loss"], "psnr": mean["psnr"], "ssim": mean["ssim"]})
+        return rows
+
+    def _save_weights(self, path: Path, member: int, metrics: dict) -> None:
+        training = {"data": self.cfg.data, "val_data": self.cfg.val_data or f"{self.cfg.val_fraction:g} of data",
+                    "train_pairs": len(self.train_pairs), "val_pairs": len(self.val_pairs),
+                    "epochs": self.epoch, "loss": self.cfg.loss, "seed": self.cfg.seed}
+        save_weights(path, self.members[member], self.cfg.model, self.args,
+                     preprocess={"gamma": self.cfg.gamma}, training=training, metrics=metrics)
+
+    # -- the run -------------------------------------------------------------------------------
+    def run(self) -> TrainResult:
+        cfg = self.cfg
+        self.log(f"training {cfg.ensemble} x {cfg.model} on {len(self.train_pairs)} pairs "
+                 f"(validating on {len(self.val_pairs)}) on {self.device}"
+                 f"{', fp16 autocast' if self.use_amp else ', fp32'}")
+        while self.epoch < cfg.epochs:
+            start = time.perf_counter()
+            train_loss = self._train_epoch()
+            val = self._validate()
+            best_k = min(range(len(val)), key=lambda k: val[k]["val_loss"])
+            for sched, row in zip(self.schedulers, val):
+                sched.step(row["val_loss"])
+            self.epoch += 1
+            row = {"epoch": self.epoch, "train_loss": train_loss, **val[best_k],
+                   "lr": self.optimizers[best_k].param_groups[0]["lr"], "best_member": best_k,
+                   "seconds": time.perf_counter() - start}
+            self.history.append(row)
+            metrics = {k: row[k] for k in ("epoch", "val_loss", "psnr", "ssim")}
+            if not self.best or row["val_loss"] < self.best["val_loss"]:
+                self.best = dict(metrics, member=best_k)
+                self._save_weights(self.out / "best.safetensors", best_k, metrics)
+            self._save_weights(self.out / "last.safetensors", best_k, metrics)
+            self._checkpoint()
+            self.log(f"epoch {self.epoch}/{cfg.epochs}  train loss {train_loss:.5f}  val loss "
+                     f"{row['val_loss']:.5f}  PSNR {row['psnr']:.2f} dB  SSIM {row['ssim']:.4f}  "
+                     f"(member {best_k}, {row['seconds']:.0f}s)")
+        return TrainResult(self.out, self.history, self.best)
+
+    def _checkpoint(self) -> None:
+        atomic_write(self.out / "state.pt", lambda tmp: torch.save(self.state_dict(), tmp))
+        _write_csv(self.out / "metrics.csv", self.history)
+        plot_history(self.history, self.out / "psnr.png")
+
+    def write_config(self, command: list[str] | None = None) -> None:
+        """Record the resolved settings, the command line, git revision, versions and hardware."""
+        record = {"config": self.cfg.to_dict(), "command": command or sys.argv,
+                  "git_revision": _git_revision(), "lowlight_version": __version__,
+                  "hardware": _hardware(self.device),
+                  "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        atomic_write_text(self.out / "config.json", json.dumps(record, indent=2) + "\n")
+
+
+def train(cfg: TrainConfig, resume: bool = False, log: Callable[[str], None] = print,
+          progress: bool = True, overwrite: bool = False) -> TrainResult:
+    """Train as ``cfg`` says into ``cfg.out``; with ``resume``, continue the run saved there.
+
+    An existing run folder is only replaced with ``overwrite`` (each file is swapped atomically).
+    """
+    out = Path(cfg.out)
+    if not resume and not overwrite and (out / "state.pt").exists():
+        raise LowlightError(f"{out} already holds a run; pass --resume {out} to continue it, "
+                            "--overwrite to start it again, or choose another --out")
+    trainer = Trainer(cfg, log=log, progress=progress)
+    if resume:
+        trainer.resume()
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+    trainer.write_config()
+    return trainer.run()

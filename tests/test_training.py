@@ -1,0 +1,86 @@
+import csv
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from lowlight.config import TrainConfig, apply, recipe
+from lowlight.errors import LowlightError
+from lowlight.training import train
+
+
+def tiny(lol_tiny, out, **kw):
+    base = dict(data=str(lol_tiny), val_data=str(lol_tiny), out=str(out), model="sid-unet",
+                model_args={"width": 4, "depth": 2}, crop=32, batch_size=2, epochs=2, lr=1e-3,
+                device="cpu", plateau_patience=0)
+    return apply(TrainConfig(), {**base, **kw})
+
+
+def test_resume_equals_uninterrupted(lol_tiny, tmp_path):
+    full = train(tiny(lol_tiny, tmp_path / "full", epochs=3, ensemble=2, accumulation=2),
+                 log=lambda s: None, progress=False)
+    train(tiny(lol_tiny, tmp_path / "part", epochs=1, ensemble=2, accumulation=2),
+          log=lambda s: None, progress=False)
+    resumed = train(tiny(lol_tiny, tmp_path / "part", epochs=3, ensemble=2, accumulation=2),
+                    resume=True, log=lambda s: None, progress=False)
+    a = load_file(str(tmp_path / "full" / "last.safetensors"))
+    b = load_file(str(tmp_path / "part" / "last.safetensors"))
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    drop = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    assert drop(full.history) == drop(resumed.history)
+
+
+def test_run_folder_contents(lol_tiny, tmp_path):
+    res = train(tiny(lol_tiny, tmp_path / "r"), log=lambda s: None, progress=False)
+    out = tmp_path / "r"
+    for name in ("config.json", "metrics.csv", "psnr.png", "best.safetensors", "last.safetensors", "state.pt"):
+        assert (out / name).is_file(), name
+    rows = list(csv.DictReader((out / "metrics.csv").open()))
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert set(rows[0]) >= {"train_loss", "val_loss", "psnr", "ssim", "lr", "seconds"}
+    record = json.loads((out / "config.json").read_text())
+    assert record["config"]["model_args"] == {"width": 4, "depth": 2}
+    assert "hardware" in record and "lowlight_version" in record
+    assert res.best["epoch"] in (1, 2)
+    with pytest.raises(LowlightError, match="already holds a run"):
+        train(tiny(lol_tiny, out), log=lambda s: None, progress=False)
+
+
+def test_training_reduces_the_loss(lol_tiny, tmp_path):
+    res = train(tiny(lol_tiny, tmp_path / "r", epochs=6, loss="l1", repeat=4, lr=1e-2, plateau_patience=10),
+                log=lambda s: None, progress=False)
+    assert res.history[-1]["train_loss"] < 0.6 * res.history[0]["train_loss"]
+    assert res.history[-1]["psnr"] > res.history[0]["psnr"] + 3
+
+
+def test_seed_recipe_is_the_report(lol_tiny, tmp_path):
+    cfg = recipe("seed")
+    assert (cfg.model, cfg.gamma, cfg.resize, cfg.batch_size, cfg.lr, cfg.weight_decay) == \
+        ("seed-unet", 2.2, (150, 150), 4, 1e-4, 1e-4)
+    assert (cfg.loss, cfg.plateau_patience, cfg.plateau_factor, cfg.ensemble, cfg.epochs) == \
+        ("mse", 2, 0.5, 5, 35)
+    assert cfg.amp and cfg.clip_norm == 1.0 and cfg.crop is None and not cfg.augment
+    # the recipe runs end to end on a LOL-style folder (narrow model, one epoch, two members)
+    small = apply(cfg, {"data": str(lol_tiny), "out": str(tmp_path / "seed"), "epochs": 1,
+                        "ensemble": 2, "model_args": {"width": 4, "depth": 2}, "resize": (48, 32),
+                        "device": "cpu"})
+    res = train(small, log=lambda s: None, progress=False)
+    from lowlight.checkpoint import read_metadata
+    assert read_metadata(tmp_path / "seed" / "best.safetensors")["preprocess"] == {"gamma": 2.2}
+    assert res.best["member"] in (0, 1)
+
+
+def test_config_overrides_are_typed_and_checked():
+    cfg = apply(TrainConfig(), {"lr": "1e-3", "augment": "false", "resize": "150x100", "clip_norm": "none",
+                                "model_args": '{"width": 8}'})
+    assert cfg.lr == 1e-3 and cfg.augment is False and cfg.resize == (150, 100) and cfg.clip_norm is None
+    assert cfg.model_args == {"width": 8}
+    with pytest.raises(LowlightError, match="unknown setting 'learning_rate'"):
+        apply(TrainConfig(), {"learning_rate": 1})
+    with pytest.raises(LowlightError, match="bad value for epochs"):
+        apply(TrainConfig(), {"epochs": "many"})
+    with pytest.raises(LowlightError, match="batch_size must be at least 1"):
+        apply(TrainConfig(), {"data": "x", "batch_size": 0}).validate()
