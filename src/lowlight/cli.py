@@ -1,0 +1,316 @@
+"""The ``lowlight`` command: synth, models, train, evaluate, enhance.
+
+Heavy imports (torch) happen inside each command, so ``--help`` and ``--version`` are instant.
+Every user error is a :class:`~lowlight.errors.LowlightError`: one line on stderr, exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import LowlightError
+
+EXIT_USAGE = 2
+
+
+# -- synth ---------------------------------------------------------------------------------------
+def cmd_synth(args: argparse.Namespace) -> int:
+    from .synth import synthesize
+
+    records = synthesize(Path(args.photos), Path(args.out), count=args.count, size=args.size,
+                         seed=args.seed, split=args.split, color_cast=args.color_cast,
+                         progress=not args.quiet)
+    print(f"wrote {len(records)} pairs to {args.out}/low and {args.out}/high (parameters in pairs.jsonl)")
+    return 0
+
+
+# -- models --------------------------------------------------------------------------------------
+def cmd_models(args: argparse.Namespace) -> int:
+    import torch
+
+    from .models import count_parameters, create_model, get_entry, gmacs, list_models
+
+    print(f"{'name':<12} {'params':>10} {'GMACs@600x400':>14}  description")
+    for name in list_models():
+        with torch.device("meta"):
+            net = create_model(name)
+        print(f"{name:<12} {count_parameters(net) / 1e6:>9.2f}M {gmacs(net, 400, 600):>14.1f}  "
+              f"{get_entry(name).description}")
+    return 0
+
+
+# -- train ---------------------------------------------------------------------------------------
+_TRAIN_FLAGS = {  # CLI dest -> TrainConfig field
+    "data": "data", "val_data": "val_data", "val_fraction": "val_fraction", "out": "out",
+    "model": "model", "gamma": "gamma", "resize": "resize", "crop": "crop", "augment": "augment",
+    "repeat": "repeat", "max_pairs": "max_pairs", "batch_size": "batch_size", "lr": "lr",
+    "weight_decay": "weight_decay", "loss": "loss", "patience": "plateau_patience",
+    "factor": "plateau_factor", "amp": "amp", "accumulation": "accumulation", "clip_norm": "clip_norm",
+    "ensemble": "ensemble", "epochs": "epochs", "seed": "seed", "device": "device", "workers": "workers",
+}
+_RESUME_CHANGEABLE = {"epochs", "device", "workers"}
+
+
+def build_train_config(args: argparse.Namespace):
+    """recipe <- --config file <- explicit flags <- --set, each converted to the field's type."""
+    from . import config as C
+
+    explicit = {field: getattr(args, dest) for dest, field in _TRAIN_FLAGS.items()
+                if getattr(args, dest, None) is not None}
+    model_args = {}
+    if args.width is not None:
+        model_args["width"] = args.width
+    if args.depth is not None:
+        model_args["depth"] = args.depth
+    sets = C.parse_assignments(args.set or [])
+    if args.resume:
+        run = Path(args.resume)
+        cfg = C.apply(C.TrainConfig(), C.load_config_file(run / "config.json"))
+        changed = sorted((set(explicit) | set(sets) | ({"model_args"} if model_args else set()))
+                         - _RESUME_CHANGEABLE)
+        if changed:
+            raise LowlightError(f"cannot change {changed[0]} when resuming; only "
+                                f"{', '.join(sorted(_RESUME_CHANGEABLE))} may change")
+        return C.apply(cfg, {**explicit, **sets, "out": str(run)})
+    cfg = C.recipe(args.recipe)
+    if args.config:
+        cfg = C.apply(cfg, C.load_config_file(Path(args.config)))
+    cfg = C.apply(cfg, explicit)
+    if model_args:
+        cfg = C.apply(cfg, {"model_args": {**cfg.model_args, **model_args}})
+    return C.apply(cfg, sets)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .training import train
+
+    cfg = build_train_config(args)
+    result = train(cfg, resume=bool(args.resume), progress=not args.quiet, overwrite=args.overwrite)
+    best = result.best
+    print(f"best: epoch {best['epoch']}, val loss {best['val_loss']:.5f}, PSNR {best['psnr']:.2f} dB, "
+          f"SSIM {best['ssim']:.4f} -> {result.out / 'best.safetensors'}")
+    return 0
+
+
+# -- evaluate ------------------------------------------------------------------------------------
+def _load_enhancer(args: argparse.Namespace):
+    from .inference import load_model
+
+    if args.weights and args.model:
+        raise LowlightError("pass either --model or --weights, not both")
+    if not (args.weights or args.model):
+        raise LowlightError("no model given: pass --weights RUN_DIR/best.safetensors (from `lowlight train`) "
+                            "or --model NAME")
+    return load_model(args.weights or args.model, device=args.device)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from .data import find_pairs
+    from .evaluation import evaluate, format_table
+
+    pairs = find_pairs(Path(args.data), args.split)
+    enhancer = _load_enhancer(args)
+    result = evaluate(enhancer, pairs, gt_mean=args.gt_mean,
+                      save_dir=Path(args.save) if args.save else None, progress=not args.quiet)
+    if args.json:
+        print(json.dumps({"data": str(args.data), "model": enhancer.name, **result.to_dict()}, indent=2))
+    else:
+        print(format_table(result))
+        if args.gt_mean:
+            print("*_gtmean: output rescaled to the reference's mean grey level first (not comparable "
+                  "with plain PSNR/SSIM)")
+    return 0
+
+
+# -- enhance -------------------------------------------------------------------------------------
+def _collect_inputs(inputs: list[str]) -> list[Path]:
+    from .io import IMAGE_EXTENSIONS, list_images
+
+    files: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found = list_images(path)
+            if not found:
+                raise LowlightError(f"no images in folder {path}; expected {', '.join(IMAGE_EXTENSIONS)}")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise LowlightError(f"input not found: {path}")
+    return files
+
+
+def _output_path(src: Path, out: Path, single: bool, suffix: str, ext: str | None) -> Path:
+    from .io import IMAGE_EXTENSIONS
+
+    if single and out.suffix.lower() in IMAGE_EXTENSIONS:
+        return out
+    src_ext = src.suffix.lower()
+    new_ext = ext or (src_ext if src_ext in (".png", ".jpg", ".jpeg") else ".png")
+    return out / f"{src.stem}{suffix}{new_ext}"
+
+
+def cmd_enhance(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from .io import image_size, read_image, save_image
+
+    files = _collect_inputs(args.inputs)
+    ext = None
+    if args.ext:
+        ext = "." + args.ext.lower().lstrip(".")
+        if ext not in (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp"):
+            raise LowlightError(f"unknown --ext {args.ext!r}; use png, jpg, webp, tif or bmp")
+    out = Path(args.output)
+    single = len(files) == 1
+    targets = [_output_path(f, out, single, args.suffix, ext) for f in files]
+    sources = {f.resolve() for f in files}
+    for f, t in zip(files, targets):
+        if t.resolve() in sources:
+            raise LowlightError(f"output {t} would overwrite an input; choose another -o folder or a --suffix")
+        image_size(f)  # every input must be a readable image before anything is written
+    if len(set(targets)) != len(targets):
+        raise LowlightError("two inputs map to the same output name; enhance them into separate folders")
+    enhancer = _load_enhancer(args)
+    for f, t in tqdm(list(zip(files, targets)), desc="enhance", unit="img", disable=args.quiet or single):
+        save_image(enhancer(read_image(f, exif_transpose=True)), t, quality=args.quality)
+        if not args.quiet and single:
+            print(f"{f} -> {t}")
+    if not single and not args.quiet:
+        print(f"enhanced {len(files)} images into {out}")
+    return 0
+
+
+# -- parser --------------------------------------------------------------------------------------
+def _add_model_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument("--weights", metavar="FILE", help="a .safetensors file from `lowlight train`")
+    g.add_argument("--model", metavar="NAME", help="a registered model with pretrained weights")
+    g.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda [auto]")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lowlight", description="Make photos taken in the dark look as if they were taken in good light.")
+    parser.add_argument("--version", action="version", version=f"lowlight {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("enhance", help="enhance dark photos (files or folders)",
+                       description="Enhance dark photos with a trained model; inputs are never overwritten.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders of images")
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="output folder (or a file name when there is one input)")
+    p.add_argument("--suffix", default="", help="added to each output's file stem, e.g. _enhanced")
+    p.add_argument("--ext", help="output format: png, jpg, webp, tif, bmp [same as input, PNG for others]")
+    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality [95]")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    _add_model_flags(p)
+    p.set_defaults(func=cmd_enhance)
+
+    p = sub.add_parser("evaluate", help="PSNR/SSIM of a model on image pairs at full resolution",
+                       description="Score a model on paired images at full resolution (8-bit output, "
+                                   "RGB in [0, 1]): PSNR and SSIM (11x11 Gaussian window, sigma 1.5).")
+    p.add_argument("--data", required=True, metavar="DIR", help="a dataset folder (any supported layout)")
+    p.add_argument("--split", choices=["train", "test"], default="test",
+                   help="which part of a dataset root with both (e.g. LOL-v1 eval15) [test]")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--gt-mean", action="store_true",
+                   help="also report the GT-mean variant (labelled *_gtmean, kept apart)")
+    p.add_argument("--save", metavar="DIR", help="also write the enhanced images here")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_model_flags(p)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("train", help="train a model on image pairs",
+                       description="Train a model on paired images. Settings come from --recipe, then "
+                                   "--config, then the flags below, then --set key=value.")
+    p.add_argument("--recipe", default="default", choices=["default", "seed", "seed-tuned"],
+                   help="starting settings: default (small SID U-Net on crops), seed (exactly the "
+                        "report's: seed-unet, gamma 2.2, 150x150, batch 4, lr 1e-4, ensemble of 5, "
+                        "35 epochs), seed-tuned (the same with lr 5e-4) [default]")
+    p.add_argument("--config", metavar="FILE", help="JSON settings (e.g. a run's config.json)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override any setting (repeatable)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR (may raise --epochs)")
+    p.add_argument("--overwrite", action="store_true", help="start again in an --out that holds a run")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    g = p.add_argument_group("data")
+    g.add_argument("--data", metavar="DIR", help="training pairs (any supported layout)")
+    g.add_argument("--val-data", metavar="DIR", help="validation pairs [hold out --val-fraction of --data]")
+    g.add_argument("--val-fraction", type=float, help="share of --data held out for validation [0.1]")
+    g.add_argument("--out", metavar="RUN_DIR", help="run folder [runs/train]")
+    g.add_argument("--gamma", type=float, help="gamma LUT on the dark input, e.g. 2.2 [off]")
+    g.add_argument("--resize", help="resize training pairs, e.g. 150 or 150x150 [off]")
+    g.add_argument("--crop", type=int, help="random square crop size for training [128]")
+    g.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                   help="random flips and 90-degree rotations [on]")
+    g.add_argument("--repeat", type=int, help="passes over the pairs per epoch [1]")
+    g.add_argument("--max-pairs", type=int, help="use only the first N training pairs")
+    g = p.add_argument_group("model")
+    g.add_argument("--model", metavar="NAME", help="registered model (`lowlight models`) [sid-unet]")
+    g.add_argument("--width", type=int, help="channels at the first level")
+    g.add_argument("--depth", type=int, help="number of down-sampling levels")
+    g.add_argument("--ensemble", type=int, help="models trained side by side, best kept [1]")
+    g = p.add_argument_group("optimisation")
+    g.add_argument("--epochs", type=int, help="[20]")
+    g.add_argument("--batch-size", type=int, help="[8]")
+    g.add_argument("--lr", type=float, help="AdamW learning rate [5e-4]")
+    g.add_argument("--weight-decay", type=float, help="AdamW weight decay [1e-4]")
+    g.add_argument("--loss", choices=["mse", "l1", "charbonnier", "ssim"], help="[mse]")
+    g.add_argument("--patience", type=int, help="ReduceLROnPlateau patience in epochs [2]")
+    g.add_argument("--factor", type=float, help="ReduceLROnPlateau factor [0.5]")
+    g.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                   help="fp16 mixed precision on CUDA (CPU always trains in fp32) [on]")
+    g.add_argument("--accumulation", type=int, help="batches per optimiser step [1]")
+    g.add_argument("--clip-norm", type=float, help="max gradient norm, 0 to disable [1.0]")
+    g.add_argument("--seed", type=int, help="[0]")
+    g.add_argument("--device", help="auto, cpu or cuda [auto]")
+    g.add_argument("--workers", type=int, help="data loader processes [0]")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("synth", help="make low-light pairs from normal-light photos",
+                       description="Darken well-exposed photos with a physical model (exposure cut in "
+                                   "linear light, shot and read noise, white-balance error, 8-bit "
+                                   "quantisation) into a low/ + high/ folder.")
+    p.add_argument("--photos", required=True, metavar="DIR", help="folder of well-exposed photos")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (gets low/, high/, pairs.jsonl)")
+    p.add_argument("--count", type=int, help="number of pairs [one per photo]")
+    p.add_argument("--size", type=int, default=512, help="long side of the pairs, 0 keeps it [512]")
+    p.add_argument("--seed", type=int, default=0, help="[0]")
+    p.add_argument("--split", choices=["train", "test", "all"], default="train",
+                   help="which photos: train skips the fixed held-out test photos [train]")
+    p.add_argument("--color-cast", type=float, default=0.1,
+                   help="max white-balance error (log gain of red and blue), 0 disables [0.1]")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("models", help="list models: parameters and GMACs at 600x400")
+    p.set_defaults(func=cmd_models)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    if getattr(args, "clip_norm", None) == 0:
+        args.clip_norm = "none"
+    try:
+        return args.func(args)
+    except LowlightError as exc:
+        print(f"lowlight: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("lowlight: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

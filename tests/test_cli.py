@@ -1,0 +1,113 @@
+"""The command line as a user meets it: one end-to-end run and the error paths."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lowlight.cli import main
+
+
+def run(*args):
+    """Run the CLI in a fresh interpreter, as a user would."""
+    return subprocess.run([sys.executable, "-m", "lowlight", *map(str, args)], capture_output=True, text=True)
+
+
+def test_end_to_end_synth_train_evaluate_enhance(photos_tiny, lol_tiny, tmp_path, capsys):
+    synth = tmp_path / "synth"
+    assert main(["synth", "--photos", str(photos_tiny), "--out", str(synth), "--count", "6",
+                 "--size", "64", "-q"]) == 0
+    run_dir = tmp_path / "run"
+    assert main(["train", "--data", str(synth), "--out", str(run_dir), "--width", "4", "--depth", "2",
+                 "--epochs", "1", "--crop", "32", "--batch-size", "4", "--device", "cpu", "-q"]) == 0
+    weights = run_dir / "best.safetensors"
+    assert weights.is_file()
+    capsys.readouterr()
+    assert main(["evaluate", "--data", str(lol_tiny), "--weights", str(weights), "--json", "-q"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {"psnr", "ssim", "images"} <= set(report) and len(report["images"]) == 3
+    assert np.isfinite(report["psnr"]) and -1 <= report["ssim"] <= 1
+    out = tmp_path / "enhanced"
+    assert main(["enhance", str(lol_tiny / "low"), "-o", str(out), "--weights", str(weights), "-q"]) == 0
+    written = sorted(p.name for p in out.iterdir())
+    assert written == ["1.png", "111.png", "22.png"]
+    assert Image.open(out / "1.png").size == (64, 48)
+
+
+@pytest.fixture
+def weights(lol_tiny, tmp_path):
+    import torch
+
+    from lowlight.checkpoint import save_weights
+    from lowlight.models import create_model
+    torch.manual_seed(0)
+    path = tmp_path / "w.safetensors"
+    save_weights(path, create_model("sid-unet", width=4, depth=1), "sid-unet", {"width": 4, "depth": 1})
+    return path
+
+
+def test_enhance_single_file_to_named_output(lol_tiny, weights, tmp_path):
+    dst = tmp_path / "x.jpg"
+    assert main(["enhance", str(lol_tiny / "low" / "1.png"), "-o", str(dst), "--weights", str(weights),
+                 "-q"]) == 0
+    assert Image.open(dst).format == "JPEG"
+
+
+def test_enhance_refuses_to_overwrite_its_input(lol_tiny, weights, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.png").write_bytes((lol_tiny / "low" / "1.png").read_bytes())
+    before = (src / "a.png").read_bytes()
+    r = run("enhance", src, "-o", src, "--weights", weights)
+    assert r.returncode == 2 and "would overwrite an input" in r.stderr
+    assert (src / "a.png").read_bytes() == before
+
+
+@pytest.mark.parametrize("args,message", [
+    (["enhance", "missing.png", "-o", "out"], "input not found"),
+    (["evaluate", "--data", "nowhere", "--weights", "w.safetensors"], "dataset folder not found"),
+    (["train", "--data", "nowhere", "--out", "r"], "dataset folder not found"),
+    (["train", "--out", "r"], "no training data given"),
+    (["train", "--data", ".", "--set", "lerning_rate=1"], "unknown setting"),
+    (["synth", "--photos", "nowhere", "--out", "o"], "photo folder not found"),
+])
+def test_bad_input_is_one_line_exit_2(tmp_path, args, message):
+    r = subprocess.run([sys.executable, "-m", "lowlight", *args], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert message in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists() and not (tmp_path / "r").exists()
+
+
+def test_corrupt_image_stops_before_any_output(lol_tiny, weights, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.png").write_bytes((lol_tiny / "low" / "1.png").read_bytes())
+    (src / "b.png").write_bytes(b"\x89PNG broken")
+    r = run("enhance", src, "-o", tmp_path / "out", "--weights", weights)
+    assert r.returncode == 2 and "cannot read image" in r.stderr and "b.png" in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_and_foreign_weights(lol_tiny, tmp_path):
+    r = run("evaluate", "--data", lol_tiny, "--weights", tmp_path / "nope.safetensors")
+    assert r.returncode == 2 and "weights file not found" in r.stderr
+    r = run("enhance", lol_tiny / "low", "-o", tmp_path / "o", "--model", "sid-unet")
+    assert r.returncode == 2 and "no pretrained weights" in r.stderr
+
+
+def test_models_lists_the_registry():
+    r = run("models")
+    assert r.returncode == 0
+    assert "seed-unet" in r.stdout and "129.98M" in r.stdout and "sid-unet" in r.stdout
+
+
+def test_help_and_version_do_not_import_torch():
+    code = ("import sys; from lowlight.cli import build_parser; build_parser(); "
+            "print('torch' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.stdout.strip() == "False"
+    assert run("--version").stdout.startswith("lowlight ")
