@@ -111,3 +111,20 @@ def test_help_and_version_do_not_import_torch():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.stdout.strip() == "False"
     assert run("--version").stdout.startswith("lowlight ")
+
+
+def test_train_flags_fill_the_config_and_resume_limits_changes(tmp_path):
+    from lowlight.cli import build_parser, build_train_config
+    from lowlight.errors import LowlightError
+    parse = build_parser().parse_args
+    cfg = build_train_config(parse(["train", "--recipe", "seed", "--data", "d", "--clip-norm", "0",
+                                    "--width", "8", "--set", "ensemble=2"]))
+    assert cfg.model == "seed-unet" and cfg.clip_norm is None and cfg.model_args == {"width": 8}
+    assert cfg.ensemble == 2 and cfg.gamma == 2.2 and cfg.lr == 1e-4
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"config": cfg.to_dict()}))
+    resumed = build_train_config(parse(["train", "--resume", str(run), "--epochs", "50"]))
+    assert resumed.epochs == 50 and resumed.out == str(run) and resumed.resize == (150, 150)
+    with pytest.raises(LowlightError, match="cannot change lr when resuming"):
+        build_train_config(parse(["train", "--resume", str(run), "--lr", "1"]))

@@ -60,6 +60,8 @@ def build_train_config(args: argparse.Namespace):
 
     explicit = {field: getattr(args, dest) for dest, field in _TRAIN_FLAGS.items()
                 if getattr(args, dest, None) is not None}
+    if explicit.get("clip_norm") == 0:
+        explicit["clip_norm"] = None  # --clip-norm 0 disables clipping
     model_args = {}
     if args.width is not None:
         model_args["width"] = args.width
@@ -157,9 +159,8 @@ def _output_path(src: Path, out: Path, single: bool, suffix: str, ext: str | Non
 
 
 def cmd_enhance(args: argparse.Namespace) -> int:
-    from tqdm.auto import tqdm
-
     from .io import image_size, read_image, save_image
+    from .progress import progress
 
     files = _collect_inputs(args.inputs)
     ext = None
@@ -178,7 +179,7 @@ def cmd_enhance(args: argparse.Namespace) -> int:
     if len(set(targets)) != len(targets):
         raise LowlightError("two inputs map to the same output name; enhance them into separate folders")
     enhancer = _load_enhancer(args)
-    for f, t in tqdm(list(zip(files, targets)), desc="enhance", unit="img", disable=args.quiet or single):
+    for f, t in progress(list(zip(files, targets)), not (args.quiet or single), desc="enhance", unit="img"):
         save_image(enhancer(read_image(f, exif_transpose=True)), t, quality=args.quality)
         if not args.quiet and single:
             print(f"{f} -> {t}")
@@ -300,8 +301,6 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
-    if getattr(args, "clip_norm", None) == 0:
-        args.clip_norm = "none"
     try:
         return args.func(args)
     except LowlightError as exc:

@@ -17,6 +17,7 @@ from .data import Pair
 from .inference import Enhancer
 from .io import read_image, save_image, to_tensor, to_uint8
 from .metrics import gt_mean_scale, psnr, ssim
+from .progress import progress as progress_bar
 
 
 @dataclass
@@ -54,11 +55,9 @@ def evaluate(model: Enhancer | Callable[[np.ndarray], np.ndarray], pairs: Iterab
     ``loss`` (an :class:`Enhancer` only) also records the training criterion on the raw output,
     which is what validation during training selects on. ``save_dir`` keeps the enhanced images.
     """
-    from tqdm.auto import tqdm
-
     pairs = list(pairs)
     result = EvalResult()
-    for pair in tqdm(pairs, desc="evaluate", unit="img", disable=not progress, leave=False):
+    for pair in progress_bar(pairs, progress, desc="evaluate", unit="img", leave=False):
         low, high = read_image(pair.low), read_image(pair.high)
         row: dict = {"name": pair.name}
         if loss is not None:

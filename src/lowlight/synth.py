@@ -27,6 +27,7 @@ import numpy as np
 from .color import linear_to_srgb, srgb_to_linear
 from .errors import LowlightError
 from .io import atomic_write_text, list_images, read_image, save_image
+from .progress import progress as progress_bar
 
 EXPOSURE_RANGE = (0.02, 0.25)
 FULL_WELL_RANGE = (1000.0, 20000.0)
@@ -117,8 +118,6 @@ def synthesize(photos: Path, out: Path, count: int | None = None, size: int = 51
     Photo ``i % n`` gives pair ``i``; its first use is the whole photo, later ones random crops.
     Returns the per-pair records also written to ``out/pairs.jsonl``.
     """
-    from tqdm.auto import tqdm
-
     sources = select_photos(photos, split)
     count = len(sources) if count is None else count
     if count < 1:
@@ -129,7 +128,7 @@ def synthesize(photos: Path, out: Path, count: int | None = None, size: int = 51
     if out.exists() and any(out.iterdir()) and not (out / "pairs.jsonl").exists():
         raise LowlightError(f"{out} exists and is not a lowlight synth folder; choose an empty --out")
     records = []
-    for i in tqdm(range(count), desc="synth", unit="pair", disable=not progress):
+    for i in progress_bar(range(count), progress, desc="synth", unit="pair"):
         src = sources[i % len(sources)]
         rng = np.random.default_rng([seed, i])
         high = _crop_resize(read_image(src), size, rng, full=i < len(sources))

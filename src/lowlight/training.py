@@ -34,6 +34,7 @@ from .io import atomic_write, atomic_write_text
 from .losses import get_loss
 from .models import create_model, model_args
 from .plots import plot_history
+from .progress import progress
 
 CSV_FIELDS = ["epoch", "train_loss", "val_loss", "psnr", "ssim", "lr", "best_member", "seconds"]
 
@@ -166,16 +167,14 @@ class Trainer:
         order = _epoch_order(len(self.dataset.base), cfg.repeat, cfg.seed, self.epoch)
         loader = torch.utils.data.DataLoader(self.dataset, batch_size=cfg.batch_size, sampler=order,
                                              num_workers=cfg.workers, drop_last=False)
-        from tqdm.auto import tqdm
-
         for m in self.members:
             m.train()
         for o in self.optimizers:
             o.zero_grad(set_to_none=True)
         totals = [0.0] * len(self.members)
         n_batches = len(loader)
-        bar = tqdm(loader, desc=f"epoch {self.epoch + 1}/{cfg.epochs}", unit="batch",
-                   disable=not self.progress, leave=False)
+        bar = progress(loader, self.progress, desc=f"epoch {self.epoch + 1}/{cfg.epochs}", unit="batch",
+                       leave=False)
         memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         for b, (low, high) in enumerate(bar):
             low = low.to(self.device, memory_format=memory_format, non_blocking=True)
@@ -227,12 +226,12 @@ class Trainer:
             train_loss = self._train_epoch()
             val = self._validate()
             best_k = min(range(len(val)), key=lambda k: val[k]["val_loss"])
+            lr = self.optimizers[best_k].param_groups[0]["lr"]  # the rate this epoch trained with
             for sched, row in zip(self.schedulers, val):
                 sched.step(row["val_loss"])
             self.epoch += 1
-            row = {"epoch": self.epoch, "train_loss": train_loss, **val[best_k],
-                   "lr": self.optimizers[best_k].param_groups[0]["lr"], "best_member": best_k,
-                   "seconds": time.perf_counter() - start}
+            row = {"epoch": self.epoch, "train_loss": train_loss, **val[best_k], "lr": lr,
+                   "best_member": best_k, "seconds": time.perf_counter() - start}
             self.history.append(row)
             metrics = {k: row[k] for k in ("epoch", "val_loss", "psnr", "ssim")}
             if not self.best or row["val_loss"] < self.best["val_loss"]:
