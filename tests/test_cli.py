@@ -128,3 +128,21 @@ def test_train_flags_fill_the_config_and_resume_limits_changes(tmp_path):
     assert resumed.epochs == 50 and resumed.out == str(run) and resumed.resize == (150, 150)
     with pytest.raises(LowlightError, match="cannot change lr when resuming"):
         build_train_config(parse(["train", "--resume", str(run), "--lr", "1"]))
+
+
+def test_classical_method_in_evaluate_and_enhance(lol_tiny, tmp_path, capsys):
+    assert main(["evaluate", "--data", str(lol_tiny), "--method", "gamma", "--method-arg", "gamma=2.2",
+                 "--json", "-q"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    from lowlight.classical import make_method
+    from lowlight.data import find_pairs
+    from lowlight.evaluation import evaluate
+    assert report["model"] == "gamma"
+    assert report["psnr"] == pytest.approx(evaluate(make_method("gamma"), find_pairs(lol_tiny)).mean["psnr"])
+    assert main(["enhance", str(lol_tiny / "low" / "1.png"), "-o", str(tmp_path / "c.png"),
+                 "--method", "clahe", "-q"]) == 0
+    assert (tmp_path / "c.png").is_file()
+    r = run("enhance", lol_tiny / "low", "-o", tmp_path / "o", "--method", "clahe", "--method-arg", "clip=1")
+    assert r.returncode == 2 and "no parameter 'clip'" in r.stderr
+    r = run("evaluate", "--data", lol_tiny, "--method", "gamma", "--weights", "x.safetensors")
+    assert r.returncode == 2 and "only one of" in r.stderr

@@ -63,12 +63,11 @@ def build_train_config(args: argparse.Namespace):
     if explicit.get("clip_norm") == 0:
         explicit["clip_norm"] = None  # --clip-norm 0 disables clipping
     model_args = {}
-    if args.width is not None:
-        model_args["width"] = args.width
-    if args.depth is not None:
-        model_args["depth"] = args.depth
+    for key in ("width", "depth"):
+        if getattr(args, key, None) is not None:
+            model_args[key] = getattr(args, key)
     sets = C.parse_assignments(args.set or [])
-    if args.resume:
+    if getattr(args, "resume", None):
         run = Path(args.resume)
         cfg = C.apply(C.TrainConfig(), C.load_config_file(run / "config.json"))
         changed = sorted((set(explicit) | set(sets) | ({"model_args"} if model_args else set()))
@@ -99,13 +98,22 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 # -- evaluate ------------------------------------------------------------------------------------
 def _load_enhancer(args: argparse.Namespace):
+    """The model or classical method the flags name (exactly one of --weights, --model, --method)."""
     from .inference import load_model
 
-    if args.weights and args.model:
-        raise LowlightError("pass either --model or --weights, not both")
-    if not (args.weights or args.model):
-        raise LowlightError("no model given: pass --weights RUN_DIR/best.safetensors (from `lowlight train`) "
-                            "or --model NAME")
+    given = [flag for flag in ("weights", "model", "method") if getattr(args, flag)]
+    if len(given) > 1:
+        raise LowlightError(f"pass only one of --weights, --model and --method (got {', '.join(given)})")
+    if not given:
+        raise LowlightError("nothing to enhance with: pass --weights RUN_DIR/best.safetensors (from "
+                            "`lowlight train`), --model NAME, or --method NAME (a classical method)")
+    if args.method:
+        from .classical import make_method
+        from .config import parse_assignments
+
+        return make_method(args.method, **parse_assignments(args.method_arg or [], "--method-arg"))
+    if args.method_arg:
+        raise LowlightError("--method-arg applies to --method only")
     return load_model(args.weights or args.model, device=args.device)
 
 
@@ -126,6 +134,52 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if args.gt_mean:
             print("*_gtmean: output rescaled to the reference's mean grey level first (not comparable "
                   "with plain PSNR/SSIM)")
+    return 0
+
+
+# -- compare -------------------------------------------------------------------------------------
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .classical import make_method
+    from .compare import Contender, compare, image_grid, markdown_table, write_report
+    from .data import find_pairs
+    from .inference import load_model
+
+    pairs = find_pairs(Path(args.data), args.split)
+    contenders = [Contender(name, make_method(name)) for name in args.methods or []]
+    for w in args.weights or []:
+        path = Path(w)
+        label = f"{path.parent.name}/{path.stem}" if path.parent.name else path.stem
+        contenders.append(Contender(label, load_model(path, device=args.device)))
+    if not contenders:
+        raise LowlightError("nothing to compare: pass --methods NAME... and/or --weights FILE...")
+    if args.grid < 0:
+        raise LowlightError(f"--grid must be 0 or more, got {args.grid}")
+    rows = compare(contenders, pairs, progress=not args.quiet)
+    grid = image_grid(contenders, pairs[: args.grid]) if args.grid else None
+    out = Path(args.out)
+    write_report(rows, grid, out)
+    print(markdown_table(rows))
+    print(f"\n{len(pairs)} pairs from {args.data}, full resolution; wrote {out}/results.md, results.csv"
+          + (", grid.png" if grid else ""))
+    return 0
+
+
+# -- tune ----------------------------------------------------------------------------------------
+def cmd_tune(args: argparse.Namespace) -> int:
+    from .tune import TuneConfig, tune
+
+    if args.trials < 1:
+        raise LowlightError(f"--trials must be at least 1, got {args.trials}")
+    base = build_train_config(args)
+    tcfg = TuneConfig(out=args.out_dir, trials=args.trials, seed=args.tune_seed, storage=args.storage)
+    study = tune(base, tcfg, progress=not args.quiet)
+    out = Path(args.out_dir)
+    print((out / "trials.md").read_text(encoding="utf-8"))
+    complete = [t for t in study.trials if t.value is not None]
+    if complete:
+        best = study.best_trial
+        print(f"best: trial {best.number}, validation PSNR {best.value:.2f} dB; "
+              f"train with: lowlight train --config {out / 'best_config.json'}")
     return 0
 
 
@@ -190,9 +244,15 @@ def cmd_enhance(args: argparse.Namespace) -> int:
 
 # -- parser --------------------------------------------------------------------------------------
 def _add_model_flags(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("model")
+    from .classical import METHODS
+
+    g = p.add_argument_group("model or method (one of)")
     g.add_argument("--weights", metavar="FILE", help="a .safetensors file from `lowlight train`")
     g.add_argument("--model", metavar="NAME", help="a registered model with pretrained weights")
+    g.add_argument("--method", choices=list(METHODS), metavar="NAME",
+                   help=f"a classical method: {', '.join(METHODS)}")
+    g.add_argument("--method-arg", action="append", metavar="KEY=VALUE",
+                   help="a parameter of --method, e.g. clip_limit=3 (repeatable; see docs/BASELINES.md)")
     g.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda [auto]")
 
 
@@ -273,6 +333,41 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--device", help="auto, cpu or cuda [auto]")
     g.add_argument("--workers", type=int, help="data loader processes [0]")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("compare", help="compare methods and models: one table and one image grid",
+                       description="Score classical methods and trained models on the same pairs at full "
+                                   "resolution; writes results.md, results.csv and grid.png.")
+    p.add_argument("--data", required=True, metavar="DIR", help="a dataset folder (any supported layout)")
+    p.add_argument("--split", choices=["train", "test"], default="test", help="[test]")
+    p.add_argument("--methods", nargs="+", metavar="NAME", help="classical methods (default parameters)")
+    p.add_argument("--weights", nargs="+", metavar="FILE", help="trained models (.safetensors)")
+    p.add_argument("--out", default="runs/compare", metavar="DIR", help="report folder [runs/compare]")
+    p.add_argument("--grid", type=int, default=3, metavar="N", help="pairs shown in grid.png, 0 for none [3]")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda [auto]")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("tune", help="hyperparameter search with Optuna (resumable)",
+                       description="Search learning rate, batch size, accumulation, weight decay and model "
+                                   "width; prune weak trials on validation PSNR. The study is kept in "
+                                   "SQLite: run the same command again to resume it.")
+    p.add_argument("--data", required=True, metavar="DIR", help="training pairs")
+    p.add_argument("--val-data", metavar="DIR", help="validation pairs [hold out 10%% of --data]")
+    p.add_argument("--trials", type=int, required=True, help="total trials wanted (finished ones count)")
+    p.add_argument("--epochs", type=int, help="epochs per trial [the recipe's]")
+    p.add_argument("--out", dest="out_dir", default="runs/tune", metavar="DIR", help="[runs/tune]")
+    p.add_argument("--storage", metavar="URL", help="Optuna storage [sqlite:///OUT/study.db]")
+    p.add_argument("--tune-seed", type=int, default=0, help="sampler seed [0]")
+    p.add_argument("--recipe", default="default", choices=["default", "seed", "seed-tuned"],
+                   help="base settings of every trial [default]")
+    p.add_argument("--config", metavar="FILE", help="base settings from JSON")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a base setting")
+    p.add_argument("--model", metavar="NAME", help="registered model [the recipe's]")
+    p.add_argument("--width", type=int, help="base width; trials try half, this and double")
+    p.add_argument("--depth", type=int)
+    p.add_argument("--device", help="auto, cpu or cuda [auto]")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("synth", help="make low-light pairs from normal-light photos",
                        description="Darken well-exposed photos with a physical model (exposure cut in "

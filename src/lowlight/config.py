@@ -167,12 +167,12 @@ def apply(cfg: TrainConfig, overrides: dict[str, Any]) -> TrainConfig:
     return dataclasses.replace(cfg, **changes)
 
 
-def parse_assignments(items: list[str]) -> dict[str, str]:
+def parse_assignments(items: list[str], flag: str = "--set") -> dict[str, str]:
     """``["lr=1e-3", "model_args={\\"width\\": 16}"]`` to a dict; a missing ``=`` is an error."""
     out = {}
     for item in items:
         if "=" not in item:
-            raise LowlightError(f"--set expects key=value, got {item!r}")
+            raise LowlightError(f"{flag} expects key=value, got {item!r}")
         key, value = item.split("=", 1)
         out[key.strip()] = value
     return out

@@ -7,6 +7,7 @@ asked for and always carries a ``_gtmean`` suffix, never mixed with the plain nu
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -49,24 +50,29 @@ def score(output: np.ndarray, target: np.ndarray, gt_mean: bool = False) -> dict
 
 def evaluate(model: Enhancer | Callable[[np.ndarray], np.ndarray], pairs: Iterable[Pair],
              gt_mean: bool = False, loss: Callable | None = None, save_dir: Path | None = None,
-             progress: bool = False) -> EvalResult:
+             progress: bool = False, timing: bool = False) -> EvalResult:
     """Run ``model`` on each pair's dark image at full resolution and score it against the reference.
 
     ``loss`` (an :class:`Enhancer` only) also records the training criterion on the raw output,
-    which is what validation during training selects on. ``save_dir`` keeps the enhanced images.
+    which is what validation during training selects on. ``timing`` records ``ms``, the wall time
+    of the enhancement call alone (no file I/O). ``save_dir`` keeps the enhanced images.
     """
     pairs = list(pairs)
     result = EvalResult()
     for pair in progress_bar(pairs, progress, desc="evaluate", unit="img", leave=False):
         low, high = read_image(pair.low), read_image(pair.high)
         row: dict = {"name": pair.name}
+        start = time.perf_counter()
         if loss is not None:
             raw = model.predict(low)
             row["loss"] = float(loss(raw, to_tensor(high).to(raw.device)))
             out = to_uint8(raw)
         else:
             out = model(low)
+        elapsed_ms = (time.perf_counter() - start) * 1000.0
         row.update(score(out, high, gt_mean))
+        if timing:
+            row["ms"] = elapsed_ms
         if save_dir is not None:
             save_image(out, Path(save_dir) / f"{pair.name}.png")
         result.images.append(row)
