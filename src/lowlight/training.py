@@ -96,9 +96,10 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
 class Trainer:
     """Owns the ensemble, its optimisers and schedulers; :meth:`run` trains epoch by epoch."""
 
-    def __init__(self, cfg: TrainConfig, log: Callable[[str], None] = print, progress: bool = True):
+    def __init__(self, cfg: TrainConfig, log: Callable[[str], None] = print, progress: bool = True,
+                 on_epoch: Callable[[dict], None] | None = None):
         self.cfg = cfg.validate()
-        self.log, self.progress = log, progress
+        self.log, self.progress, self.on_epoch = log, progress, on_epoch
         self.out = Path(cfg.out)
         self.device = pick_device(cfg.device)
         self.use_amp = cfg.amp and self.device.type == "cuda"
@@ -242,6 +243,8 @@ class Trainer:
             self.log(f"epoch {self.epoch}/{cfg.epochs}  train loss {train_loss:.5f}  val loss "
                      f"{row['val_loss']:.5f}  PSNR {row['psnr']:.2f} dB  SSIM {row['ssim']:.4f}  "
                      f"(member {best_k}, {row['seconds']:.0f}s)")
+            if self.on_epoch is not None:
+                self.on_epoch(row)  # e.g. hyperparameter search reporting and pruning
         return TrainResult(self.out, self.history, self.best)
 
     def _checkpoint(self) -> None:
@@ -259,16 +262,18 @@ class Trainer:
 
 
 def train(cfg: TrainConfig, resume: bool = False, log: Callable[[str], None] = print,
-          progress: bool = True, overwrite: bool = False) -> TrainResult:
+          progress: bool = True, overwrite: bool = False,
+          on_epoch: Callable[[dict], None] | None = None) -> TrainResult:
     """Train as ``cfg`` says into ``cfg.out``; with ``resume``, continue the run saved there.
 
     An existing run folder is only replaced with ``overwrite`` (each file is swapped atomically).
+    ``on_epoch`` is called with each epoch's metrics row after it is saved.
     """
     out = Path(cfg.out)
     if not resume and not overwrite and (out / "state.pt").exists():
         raise LowlightError(f"{out} already holds a run; pass --resume {out} to continue it, "
                             "--overwrite to start it again, or choose another --out")
-    trainer = Trainer(cfg, log=log, progress=progress)
+    trainer = Trainer(cfg, log=log, progress=progress, on_epoch=on_epoch)
     if resume:
         trainer.resume()
     else:
