@@ -71,6 +71,8 @@ def test_enhance_refuses_to_overwrite_its_input(lol_tiny, weights, tmp_path):
     (["evaluate", "--data", "nowhere", "--weights", "w.safetensors"], "dataset folder not found"),
     (["train", "--data", "nowhere", "--out", "r"], "dataset folder not found"),
     (["train", "--out", "r"], "no training data given"),
+    (["train", "--resume", "r"], "nothing to resume"),
+    (["enhance", "in.png", "-o", "out.gif", "--method", "gamma"], "input not found"),
     (["train", "--data", ".", "--set", "lerning_rate=1"], "unknown setting"),
     (["synth", "--photos", "nowhere", "--out", "o"], "photo folder not found"),
 ])
@@ -146,3 +148,9 @@ def test_classical_method_in_evaluate_and_enhance(lol_tiny, tmp_path, capsys):
     assert r.returncode == 2 and "no parameter 'clip'" in r.stderr
     r = run("evaluate", "--data", lol_tiny, "--method", "gamma", "--weights", "x.safetensors")
     assert r.returncode == 2 and "only one of" in r.stderr
+
+
+def test_enhance_rejects_an_unknown_output_extension(lol_tiny, tmp_path):
+    r = run("enhance", lol_tiny / "low" / "1.png", "-o", tmp_path / "out.gif", "--method", "gamma")
+    assert r.returncode == 2 and "unknown image extension '.gif'" in r.stderr
+    assert not (tmp_path / "out.gif").exists()

@@ -84,3 +84,15 @@ def test_config_overrides_are_typed_and_checked():
         apply(TrainConfig(), {"epochs": "many"})
     with pytest.raises(LowlightError, match="batch_size must be at least 1"):
         apply(TrainConfig(), {"data": "x", "batch_size": 0}).validate()
+
+
+def test_a_corrupt_training_image_fails_before_the_run_folder_exists(lol_tiny, tmp_path):
+    import shutil
+    data = tmp_path / "data"
+    shutil.copytree(lol_tiny, data)
+    good = (data / "high" / "22.png").read_bytes()
+    (data / "high" / "22.png").write_bytes(good[: len(good) // 2])  # truncated: header fine, pixels not
+    with pytest.raises(LowlightError, match="cannot read image"):
+        train(tiny(data, tmp_path / "run", val_data=None, val_fraction=0.34), log=lambda s: None,
+              progress=False)
+    assert not (tmp_path / "run").exists()

@@ -69,6 +69,9 @@ def build_train_config(args: argparse.Namespace):
     sets = C.parse_assignments(args.set or [])
     if getattr(args, "resume", None):
         run = Path(args.resume)
+        if not (run / "config.json").is_file():
+            raise LowlightError(f"nothing to resume in {run}: no config.json; pass the --out folder of "
+                                "an earlier `lowlight train`")
         cfg = C.apply(C.TrainConfig(), C.load_config_file(run / "config.json"))
         changed = sorted((set(explicit) | set(sets) | ({"model_args"} if model_args else set()))
                          - _RESUME_CHANGEABLE)
@@ -205,7 +208,10 @@ def _collect_inputs(inputs: list[str]) -> list[Path]:
 def _output_path(src: Path, out: Path, single: bool, suffix: str, ext: str | None) -> Path:
     from .io import IMAGE_EXTENSIONS
 
-    if single and out.suffix.lower() in IMAGE_EXTENSIONS:
+    if single and out.suffix and not out.is_dir():
+        if out.suffix.lower() not in IMAGE_EXTENSIONS:
+            raise LowlightError(f"cannot write {out.name}: unknown image extension {out.suffix!r}; "
+                                "use .png, .jpg, .webp, .tif or .bmp (or pass a folder)")
         return out
     src_ext = src.suffix.lower()
     new_ext = ext or (src_ext if src_ext in (".png", ".jpg", ".jpeg") else ".png")

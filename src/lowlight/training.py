@@ -34,7 +34,7 @@ from .io import atomic_write, atomic_write_text
 from .losses import get_loss
 from .models import create_model, model_args
 from .plots import plot_history
-from .progress import progress
+from .progress import progress as progress_bar
 
 CSV_FIELDS = ["epoch", "train_loss", "val_loss", "psnr", "ssim", "lr", "best_member", "seconds"]
 
@@ -115,6 +115,9 @@ class Trainer:
         self.train_pairs, self.val_pairs = train_pairs, val_pairs
         base = PairedDataset(train_pairs, gamma=cfg.gamma, resize=cfg.resize, crop=cfg.crop,
                              augment=cfg.augment, seed=cfg.seed)
+        for i in progress_bar(range(len(base)), self.progress, desc="loading pairs",
+                          unit="pair", leave=False):
+            base.load(i)  # decode everything now: a bad file fails before the run folder is touched
         self.dataset = _Repeated(base, cfg.repeat)
         self.criterion = get_loss(cfg.loss)
 
@@ -174,8 +177,8 @@ class Trainer:
             o.zero_grad(set_to_none=True)
         totals = [0.0] * len(self.members)
         n_batches = len(loader)
-        bar = progress(loader, self.progress, desc=f"epoch {self.epoch + 1}/{cfg.epochs}", unit="batch",
-                       leave=False)
+        bar = progress_bar(loader, self.progress, desc=f"epoch {self.epoch + 1}/{cfg.epochs}",
+                           unit="batch", leave=False)
         memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         for b, (low, high) in enumerate(bar):
             low = low.to(self.device, memory_format=memory_format, non_blocking=True)
