@@ -26,7 +26,8 @@ def test_seed_unet_matches_the_report_size():
 
 
 @pytest.mark.parametrize("name,args", [("seed-unet", dict(width=4, depth=3)),
-                                        ("sid-unet", dict(width=4, depth=2))])
+                                        ("sid-unet", dict(width=4, depth=2)),
+                                        ("gain-unet", dict(width=4, blocks=(1, 1)))])
 @pytest.mark.parametrize("size", [(17, 23), (1, 1), (32, 32), (45, 8)])
 def test_any_input_size_round_trips(name, args, size):
     torch.manual_seed(0)
@@ -51,6 +52,7 @@ def test_padding_does_not_leak_into_the_crop():
 ARCH_DIGESTS = {
     ("seed-unet", (("width", 4), ("depth", 2))): "a08c5321849a52fe",
     ("sid-unet", (("width", 4), ("depth", 2))): "bfaf041f7c87bce6",
+    ("gain-unet", (("width", 4), ("blocks", (1, 1)))): "14a88d13fd0d364b",
 }
 
 
@@ -60,3 +62,16 @@ def test_parameter_names_and_shapes_are_stable(key):
     net = create_model(name, **dict(args))
     desc = ";".join(f"{k}:{tuple(v.shape)}" for k, v in net.state_dict().items())
     assert hashlib.sha256(desc.encode()).hexdigest()[:16] == ARCH_DIGESTS[key], desc
+
+
+def test_gain_unet_starts_as_a_plain_gain_and_fits_the_budget():
+    torch.manual_seed(0)
+    net = create_model("gain-unet", init_gain=3.0).eval()
+    x = torch.rand(1, 3, 37, 50) * 0.2
+    with torch.no_grad():
+        y = net(x)
+    ratio = (y / x.clamp_min(1e-3))[x > 0.05]
+    assert ratio.median().item() == pytest.approx(3.0, rel=0.15)  # the head starts near init_gain
+    with torch.device("meta"):
+        full = create_model("gain-unet")
+    assert count_parameters(full) <= 2_000_000

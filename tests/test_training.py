@@ -96,3 +96,13 @@ def test_a_corrupt_training_image_fails_before_the_run_folder_exists(lol_tiny, t
         train(tiny(data, tmp_path / "run", val_data=None, val_fraction=0.34), log=lambda s: None,
               progress=False)
     assert not (tmp_path / "run").exists()
+
+
+def test_extra_data_is_mixed_into_training_only(lol_tiny, photos_tiny, tmp_path):
+    from lowlight.synth import synthesize
+    from lowlight.training import Trainer
+    synthesize(photos_tiny, tmp_path / "syn", count=4, size=64, progress=False)
+    cfg = tiny(lol_tiny, tmp_path / "r", extra_data=str(tmp_path / "syn"))
+    trainer = Trainer(cfg, log=lambda s: None, progress=False)
+    assert len(trainer.train_pairs) == 3 + 4 and len(trainer.val_pairs) == 3
+    assert apply(TrainConfig(), {"extra_data": "a,b"}).extra_data == ["a", "b"]

@@ -44,7 +44,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 # -- train ---------------------------------------------------------------------------------------
 _TRAIN_FLAGS = {  # CLI dest -> TrainConfig field
-    "data": "data", "val_data": "val_data", "val_fraction": "val_fraction", "out": "out",
+    "data": "data", "extra_data": "extra_data", "val_data": "val_data", "val_fraction": "val_fraction", "out": "out",
     "model": "model", "gamma": "gamma", "resize": "resize", "crop": "crop", "augment": "augment",
     "repeat": "repeat", "max_pairs": "max_pairs", "batch_size": "batch_size", "lr": "lr",
     "weight_decay": "weight_decay", "loss": "loss", "patience": "plateau_patience",
@@ -308,6 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     g = p.add_argument_group("data")
     g.add_argument("--data", metavar="DIR", help="training pairs (any supported layout)")
+    g.add_argument("--extra-data", action="append", metavar="DIR",
+                   help="more training pairs mixed in, e.g. lowlight synth output (repeatable; not validated on)")
     g.add_argument("--val-data", metavar="DIR", help="validation pairs [hold out --val-fraction of --data]")
     g.add_argument("--val-fraction", type=float, help="share of --data held out for validation [0.1]")
     g.add_argument("--out", metavar="RUN_DIR", help="run folder [runs/train]")

@@ -23,6 +23,7 @@ class TrainConfig:
     """Everything a training run depends on. Defaults: a small SID U-Net on 128-pixel crops."""
 
     data: str = ""                      #: training pairs (any layout :mod:`lowlight.data` detects)
+    extra_data: list = field(default_factory=list)  #: more training-pair folders, mixed in (never validated on)
     val_data: Optional[str] = None      #: validation pairs; default: hold out ``val_fraction`` of ``data``
     val_fraction: float = 0.1           #: share of ``data`` held out when ``val_data`` is not given
     out: str = "runs/train"             #: run folder: config, metrics CSV, plot, checkpoints
@@ -128,6 +129,11 @@ def _convert(key: str, value: Any, hint: Any) -> Any:
             return str(value)
         if hint is tuple or origin is tuple:
             return parse_size(value)
+        if hint is list or origin is list:
+            if isinstance(value, (list, tuple)):
+                return [str(v) for v in value]
+            text = str(value).strip()
+            return json.loads(text) if text.startswith("[") else [v for v in text.split(",") if v]
         if hint is dict or origin is dict:
             if isinstance(value, dict):
                 return dict(value)

@@ -112,6 +112,8 @@ class Trainer:
             train_pairs, val_pairs = split_pairs(train_pairs, cfg.val_fraction, cfg.seed)
         if cfg.max_pairs:
             train_pairs = train_pairs[: cfg.max_pairs]
+        for extra in cfg.extra_data:
+            train_pairs = train_pairs + find_pairs(Path(extra), "train")
         self.train_pairs, self.val_pairs = train_pairs, val_pairs
         base = PairedDataset(train_pairs, gamma=cfg.gamma, resize=cfg.resize, crop=cfg.crop,
                              augment=cfg.augment, seed=cfg.seed)

@@ -1,0 +1,73 @@
+"""GainUNet: a compact enhancer that works at 1/4 resolution and predicts a per-pixel gain.
+
+The image is folded into channels (pixel-unshuffle by ``factor``), a small three-level U-Net of
+residual 3x3 blocks runs there, and the head predicts a smooth RGB gain map (upsampled
+bilinearly) and a full-resolution residual (pixel-shuffle): ``out = x * gain + residual``.
+Brightening is multiplicative, so dark detail is lifted rather than redrawn, and the costly
+convolutions see 1/16 of the pixels: about 1M parameters and 2.8 GMACs at 600x400 by default.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .common import crop_to, pad_to_multiple
+from .registry import register_model
+
+
+class ResBlock(nn.Module):
+    """x + conv3x3(LeakyReLU(conv3x3(x)))."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv2(F.leaky_relu(self.conv1(x), 0.1))
+
+
+@register_model("gain-unet", "compact: 1/4-resolution U-Net predicting a per-pixel gain and a residual",
+                width=32, factor=4, blocks=(2, 2, 2), init_gain=4.0)
+class GainUNet(nn.Module):
+    """Input and output ``(B, 3, H, W)`` in [0, 1] (output unclamped); any size (padded, cropped back).
+
+    ``width`` channels at the first level (doubling per level), ``factor`` the pixel-unshuffle
+    factor, ``blocks`` residual blocks per encoder level, ``init_gain`` the gain at initialisation.
+    """
+
+    def __init__(self, width: int = 32, factor: int = 4, blocks: tuple = (2, 2, 2), init_gain: float = 4.0):
+        super().__init__()
+        chans = [width * 2 ** i for i in range(len(blocks))]
+        self.factor = factor
+        self.multiple = factor * 2 ** (len(blocks) - 1)
+        self.stem = nn.Conv2d(3 * factor * factor, chans[0], 3, padding=1)
+        self.encoders = nn.ModuleList(nn.Sequential(*[ResBlock(c) for _ in range(n)]) for c, n in zip(chans, blocks))
+        self.downs = nn.ModuleList(nn.Conv2d(chans[i], chans[i + 1], 2, stride=2) for i in range(len(chans) - 1))
+        self.ups = nn.ModuleList(nn.ConvTranspose2d(chans[i + 1], chans[i], 2, stride=2)
+                                 for i in reversed(range(len(chans) - 1)))
+        self.decoders = nn.ModuleList(ResBlock(chans[i]) for i in reversed(range(len(chans) - 1)))
+        self.head = nn.Conv2d(chans[0], 3 + 3 * factor * factor, 3, padding=1)
+        with torch.no_grad():  # start as a plain brightening by init_gain, no residual
+            self.head.weight.mul_(0.1)
+            self.head.bias.zero_()
+            self.head.bias[:3].fill_(math.log(init_gain))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x, size = pad_to_multiple(x, self.multiple)
+        y = self.stem(F.pixel_unshuffle(x, self.factor))
+        skips = []
+        for i, enc in enumerate(self.encoders):
+            y = enc(y if i == 0 else self.downs[i - 1](y))
+            skips.append(y)
+        skips.pop()
+        for up, dec in zip(self.ups, self.decoders):
+            y = dec(up(y) + skips.pop())
+        h = self.head(y)
+        gain = F.interpolate(torch.exp(h[:, :3]), scale_factor=self.factor, mode="bilinear", align_corners=False)
+        residual = F.pixel_shuffle(h[:, 3:], self.factor)
+        return crop_to(x * gain + residual, size)
