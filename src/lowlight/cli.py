@@ -1,4 +1,4 @@
-"""The ``lowlight`` command: synth, models, train, evaluate, enhance.
+"""The ``lowlight`` command: enhance, evaluate, train, compare, tune, synth, models.
 
 Heavy imports (torch) happen inside each command, so ``--help`` and ``--version`` are instant.
 Every user error is a :class:`~lowlight.errors.LowlightError`: one line on stderr, exit code 2.
@@ -44,8 +44,8 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 # -- train ---------------------------------------------------------------------------------------
 _TRAIN_FLAGS = {  # CLI dest -> TrainConfig field
-    "data": "data", "extra_data": "extra_data", "val_data": "val_data", "val_fraction": "val_fraction", "out": "out",
-    "model": "model", "gamma": "gamma", "resize": "resize", "crop": "crop", "augment": "augment",
+    "data": "data", "extra_data": "extra_data", "val_data": "val_data", "val_fraction": "val_fraction",
+    "out": "out", "model": "model", "gamma": "gamma", "resize": "resize", "crop": "crop", "augment": "augment",
     "repeat": "repeat", "max_pairs": "max_pairs", "batch_size": "batch_size", "lr": "lr",
     "weight_decay": "weight_decay", "loss": "loss", "patience": "plateau_patience",
     "factor": "plateau_factor", "amp": "amp", "accumulation": "accumulation", "clip_norm": "clip_norm",

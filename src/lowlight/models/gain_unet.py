@@ -68,6 +68,7 @@ class GainUNet(nn.Module):
         for up, dec in zip(self.ups, self.decoders):
             y = dec(up(y) + skips.pop())
         h = self.head(y)
-        gain = F.interpolate(torch.exp(h[:, :3]), scale_factor=self.factor, mode="bilinear", align_corners=False)
+        log_gain = h[:, :3].clamp(-4.0, 5.0)  # gains within [0.02, 148]: an unbounded exp can overflow
+        gain = F.interpolate(torch.exp(log_gain), scale_factor=self.factor, mode="bilinear", align_corners=False)
         residual = F.pixel_shuffle(h[:, 3:], self.factor)
         return crop_to(x * gain + residual, size)
