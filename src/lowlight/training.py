@@ -117,8 +117,8 @@ class Trainer:
         self.train_pairs, self.val_pairs = train_pairs, val_pairs
         base = PairedDataset(train_pairs, gamma=cfg.gamma, resize=cfg.resize, crop=cfg.crop,
                              augment=cfg.augment, seed=cfg.seed)
-        for i in progress_bar(range(len(base)), self.progress, desc="loading pairs",
-                          unit="pair", leave=False):
+        for i in progress_bar(range(len(base)), self.progress, desc="loading pairs", unit="pair",
+                              leave=False):
             base.load(i)  # decode everything now: a bad file fails before the run folder is touched
         self.dataset = _Repeated(base, cfg.repeat)
         self.criterion = get_loss(cfg.loss)
