@@ -106,3 +106,15 @@ def test_extra_data_is_mixed_into_training_only(lol_tiny, photos_tiny, tmp_path)
     trainer = Trainer(cfg, log=lambda s: None, progress=False)
     assert len(trainer.train_pairs) == 3 + 4 and len(trainer.val_pairs) == 3
     assert apply(TrainConfig(), {"extra_data": "a,b"}).extra_data == ["a", "b"]
+
+
+def test_cosine_schedule_and_time_budget(lol_tiny, tmp_path):
+    res = train(tiny(lol_tiny, tmp_path / "cos", epochs=3, scheduler="cosine", loss="l1+ssim"),
+                log=lambda s: None, progress=False)
+    lrs = [row["lr"] for row in res.history]
+    assert lrs[0] == 1e-3 and lrs[0] > lrs[1] > lrs[2] >= 1e-5
+    logged = []
+    res = train(tiny(lol_tiny, tmp_path / "budget", epochs=5, max_minutes=1e-6), log=logged.append, progress=False)
+    assert len(res.history) == 1 and any("max_minutes" in line for line in logged)
+    with pytest.raises(LowlightError, match="scheduler"):
+        tiny(lol_tiny, tmp_path / "x", scheduler="step").validate()

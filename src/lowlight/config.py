@@ -38,7 +38,8 @@ class TrainConfig:
     batch_size: int = 8
     lr: float = 5e-4                    #: AdamW learning rate (the report's tuned value)
     weight_decay: float = 1e-4          #: AdamW weight decay
-    loss: str = "mse"                   #: mse (the report's), l1, charbonnier or ssim
+    loss: str = "mse"                   #: mse (the report's), l1, charbonnier, ssim or l1+ssim
+    scheduler: str = "plateau"          #: plateau (the report's ReduceLROnPlateau) or cosine (to lr/100)
     plateau_patience: int = 2           #: ReduceLROnPlateau on validation loss
     plateau_factor: float = 0.5
     amp: bool = True                    #: fp16 autocast + gradient scaler on CUDA; fp32 on CPU regardless
@@ -46,6 +47,7 @@ class TrainConfig:
     clip_norm: Optional[float] = 1.0    #: max gradient norm; ``None`` disables clipping
     ensemble: int = 1                   #: models trained side by side; the best by validation loss is kept
     epochs: int = 20
+    max_minutes: Optional[float] = None  #: also stop after the epoch that passes this much training time
     seed: int = 0
     device: str = "auto"                #: auto (CUDA if available), cpu or cuda
     workers: int = 0                    #: DataLoader worker processes
@@ -63,10 +65,14 @@ class TrainConfig:
         for key, value in positive.items():
             if value < 1:
                 raise LowlightError(f"{key} must be at least 1, got {value}")
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise LowlightError(f"max_minutes must be positive, got {self.max_minutes}")
         if self.lr <= 0:
             raise LowlightError(f"lr must be positive, got {self.lr}")
         if self.loss not in LOSSES:
             raise LowlightError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
+        if self.scheduler not in ("plateau", "cosine"):
+            raise LowlightError(f"unknown scheduler {self.scheduler!r}; choose plateau or cosine")
         if self.gamma is not None and self.gamma <= 0:
             raise LowlightError(f"gamma must be positive, got {self.gamma}")
         if self.crop is not None and self.crop < 16:

@@ -1,4 +1,4 @@
-"""Training losses by name: MSE (the report's), L1, Charbonnier and SSIM."""
+"""Training losses by name: MSE (the report's), L1, Charbonnier, SSIM and L1 plus SSIM."""
 
 from __future__ import annotations
 
@@ -23,11 +23,17 @@ def ssim_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return 1.0 - ssim_map(output.float(), target.float()).mean()
 
 
+def l1_ssim(output: torch.Tensor, target: torch.Tensor, weight: float = 0.2) -> torch.Tensor:
+    """L1 for colour and brightness plus ``weight * (1 - SSIM)`` for local structure and noise."""
+    return F.l1_loss(output, target) + weight * ssim_loss(output, target)
+
+
 LOSSES: dict[str, Loss] = {
     "mse": F.mse_loss,
     "l1": F.l1_loss,
     "charbonnier": charbonnier,
     "ssim": ssim_loss,
+    "l1+ssim": l1_ssim,
 }
 
 

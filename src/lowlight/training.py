@@ -129,8 +129,11 @@ class Trainer:
             torch.manual_seed(cfg.seed * 1000 + i)
             net = create_model(cfg.model, **cfg.model_args).to(self.device, memory_format=memory_format)
             opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-            sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
-                opt, mode="min", patience=cfg.plateau_patience, factor=cfg.plateau_factor)
+            if cfg.scheduler == "cosine":
+                sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs, eta_min=cfg.lr / 100)
+            else:
+                sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                    opt, mode="min", patience=cfg.plateau_patience, factor=cfg.plateau_factor)
             scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
             self.members.append(net)
             self.optimizers.append(opt)
@@ -234,7 +237,10 @@ class Trainer:
             best_k = min(range(len(val)), key=lambda k: val[k]["val_loss"])
             lr = self.optimizers[best_k].param_groups[0]["lr"]  # the rate this epoch trained with
             for sched, row in zip(self.schedulers, val):
-                sched.step(row["val_loss"])
+                if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                    sched.step(row["val_loss"])
+                else:
+                    sched.step()
             self.epoch += 1
             row = {"epoch": self.epoch, "train_loss": train_loss, **val[best_k], "lr": lr,
                    "best_member": best_k, "seconds": time.perf_counter() - start}
@@ -250,6 +256,11 @@ class Trainer:
                      f"(member {best_k}, {row['seconds']:.0f}s)")
             if self.on_epoch is not None:
                 self.on_epoch(row)  # e.g. hyperparameter search reporting and pruning
+            spent = sum(h["seconds"] for h in self.history)
+            if cfg.max_minutes is not None and spent >= cfg.max_minutes * 60 and self.epoch < cfg.epochs:
+                self.log(f"stopping after epoch {self.epoch}: {spent / 60:.1f} min of training "
+                         f"reached max_minutes={cfg.max_minutes:g}")
+                break
         return TrainResult(self.out, self.history, self.best)
 
     def _checkpoint(self) -> None:
