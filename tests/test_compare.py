@@ -37,3 +37,21 @@ def test_compare_cli_with_a_model(lol_tiny, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| run/best |" in out and "| 1,727 |" in out
     assert (tmp_path / "cmp" / "grid.png").is_file()
+
+
+def test_gt_mean_columns_are_separate_and_photos_get_a_grid(lol_tiny, photos_tiny, tmp_path, capsys):
+    from lowlight.cli import main
+
+    assert main(["compare", "--data", str(lol_tiny), "--methods", "identity", "gamma", "--gt-mean",
+                 "--out", str(tmp_path / "a"), "--grid", "0", "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "| PSNR (dB) |" in out and "PSNR GT-mean (dB)" in out
+    rows = list(csv.DictReader((tmp_path / "a" / "results.csv").open()))
+    assert float(rows[0]["psnr_gtmean"]) > float(rows[0]["psnr"])  # scaling the dark input helps a lot
+    assert not (tmp_path / "a" / "grid.png").exists()
+    assert main(["compare", "--images", str(photos_tiny), "--methods", "gamma", "--out", str(tmp_path / "b"),
+                 "--cell", "64", "-q"]) == 0
+    from PIL import Image
+
+    grid = Image.open(tmp_path / "b" / "grid.png")
+    assert grid.width == 2 * 64 and not (tmp_path / "b" / "results.md").exists()

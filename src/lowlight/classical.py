@@ -24,6 +24,11 @@ from .color import apply_gamma
 from .errors import LowlightError
 
 
+def identity(image: np.ndarray) -> np.ndarray:
+    """The dark input unchanged: the floor every method is measured against."""
+    return image.copy()
+
+
 def gamma(image: np.ndarray, gamma: float = 2.2) -> np.ndarray:
     """Brighten with the report's uint8 gamma table."""
     return apply_gamma(image, gamma)
@@ -132,6 +137,7 @@ class MethodEntry:
 
 
 METHODS: dict[str, MethodEntry] = {
+    "identity": MethodEntry(identity, {}, "the dark input unchanged (the floor)"),
     "gamma": MethodEntry(gamma, {"gamma": 2.2}, "the report's gamma 2.2 lookup table"),
     "hist-eq": MethodEntry(hist_eq, {}, "histogram equalisation of luma (OpenCV)"),
     "clahe": MethodEntry(clahe, {"clip_limit": 2.0, "tiles": 8}, "OpenCV CLAHE on L of Lab"),

@@ -1,7 +1,8 @@
 """Side-by-side comparison of methods and models on the same pairs with the same metrics.
 
-One table (Markdown and CSV: PSNR, SSIM, parameters, GMACs at 600x400, milliseconds per image)
-and one image grid (input, each method, reference) per run.
+One table (Markdown and CSV: PSNR, SSIM, parameters, GMACs at 600x400, milliseconds per image,
+and optionally GT-mean PSNR/SSIM in separate, labelled columns) and one image grid (input, each
+method, reference) per run. Photos without references get the grid alone.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from .inference import Enhancer
 from .io import atomic_write, atomic_write_text, read_image
 
 COLUMNS = ["method", "psnr", "ssim", "params", "gmacs", "ms_per_image"]
+GT_MEAN_COLUMNS = ["psnr_gtmean", "ssim_gtmean"]
+HEADINGS = {"method": "method", "psnr": "PSNR (dB)", "ssim": "SSIM", "params": "params",
+            "gmacs": "GMACs@600x400", "ms_per_image": "ms/image",
+            "psnr_gtmean": "PSNR GT-mean (dB)", "ssim_gtmean": "SSIM GT-mean"}
 
 
 @dataclass
@@ -38,15 +43,27 @@ def _cost(run: Callable) -> tuple[int | None, float | None]:
     return None, None
 
 
-def compare(contenders: list[Contender], pairs: list[Pair], progress: bool = True) -> list[dict]:
-    """Evaluate every contender on ``pairs``; one row per contender with its mean scores and cost."""
+def compare(contenders: list[Contender], pairs: list[Pair], progress: bool = True,
+            gt_mean: bool = False) -> list[dict]:
+    """Evaluate every contender on ``pairs``; one row per contender with its mean scores and cost.
+
+    ``gt_mean`` adds ``psnr_gtmean``/``ssim_gtmean``: scores after scaling the output to the
+    reference's mean brightness, a common but optimistic protocol, kept in columns of their own.
+    """
     rows = []
     for c in contenders:
-        mean = evaluate(c.run, pairs, progress=progress, timing=True).mean
+        mean = evaluate(c.run, pairs, gt_mean=gt_mean, progress=progress, timing=True).mean
         params, macs = _cost(c.run)
-        rows.append({"method": c.label, "psnr": mean["psnr"], "ssim": mean["ssim"], "params": params,
-                     "gmacs": macs, "ms_per_image": mean["ms"]})
+        row = {"method": c.label, "psnr": mean["psnr"], "ssim": mean["ssim"], "params": params,
+               "gmacs": macs, "ms_per_image": mean["ms"]}
+        if gt_mean:
+            row.update({k: mean[k] for k in GT_MEAN_COLUMNS})
+        rows.append(row)
     return rows
+
+
+def _columns(rows: list[dict]) -> list[str]:
+    return COLUMNS + [k for k in GT_MEAN_COLUMNS if rows and k in rows[0]]
 
 
 def _fmt(key: str, value) -> str:
@@ -54,9 +71,9 @@ def _fmt(key: str, value) -> str:
         return "-"
     if key == "params":
         return f"{value / 1e6:.2f}M" if value >= 100_000 else f"{value:,}"
-    if key in ("psnr", "gmacs"):
+    if key in ("psnr", "gmacs", "psnr_gtmean"):
         return f"{value:.2f}"
-    if key == "ssim":
+    if key in ("ssim", "ssim_gtmean"):
         return f"{value:.4f}"
     if key == "ms_per_image":
         return f"{value:.1f}"
@@ -65,47 +82,56 @@ def _fmt(key: str, value) -> str:
 
 def markdown_table(rows: list[dict]) -> str:
     """The rows as a Markdown table (PSNR in dB, GMACs at 600x400)."""
-    head = ["method", "PSNR (dB)", "SSIM", "params", "GMACs@600x400", "ms/image"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    columns = _columns(rows)
+    lines = ["| " + " | ".join(HEADINGS[k] for k in columns) + " |", "|" + "---|" * len(columns)]
     for r in rows:
-        lines.append("| " + " | ".join(_fmt(k, r[k]) for k in COLUMNS) + " |")
+        lines.append("| " + " | ".join(_fmt(k, r[k]) for k in columns) + " |")
     return "\n".join(lines)
 
 
 def csv_text(rows: list[dict]) -> str:
+    columns = _columns(rows)
     buf = _io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for r in rows:
-        writer.writerow({k: ("" if r[k] is None else r[k]) for k in COLUMNS})
+        writer.writerow({k: ("" if r[k] is None else r[k]) for k in columns})
     return buf.getvalue()
 
 
-def image_grid(contenders: list[Contender], pairs: list[Pair], cell: int = 256):
-    """A PIL image: one row per pair, columns input, each contender, reference; labels on top."""
+def image_grid(contenders: list[Contender], pairs: list[Pair | Path], cell: int = 256):
+    """A PIL image: one row per pair, columns input, each contender, reference; labels on top.
+
+    Plain image paths instead of pairs (real photos with no reference) drop the reference column.
+    """
     from PIL import Image, ImageDraw
 
-    labels = ["input", *(c.label for c in contenders), "reference"]
+    paired = all(isinstance(p, Pair) for p in pairs)
+    labels = ["input", *(c.label for c in contenders)] + (["reference"] if paired else [])
     rows = []
     for pair in pairs:
-        low, high = read_image(pair.low), read_image(pair.high)
-        rows.append([low, *(c.run(low) for c in contenders), high])
-    h0, w0 = rows[0][0].shape[:2]
-    cw, ch = cell, max(1, round(cell * h0 / w0))
-    label_h = 18
-    grid = Image.new("RGB", (cw * len(labels), label_h + ch * len(rows)), "white")
+        low = read_image(pair.low if paired else Path(pair), exif_transpose=True)
+        rows.append([low, *(c.run(low) for c in contenders)] + ([read_image(pair.high)] if paired else []))
+    cw, label_h = cell, 18
+    heights = [max(1, round(cell * images[0].shape[0] / images[0].shape[1])) for images in rows]
+    grid = Image.new("RGB", (cw * len(labels), label_h + sum(heights)), "white")
     draw = ImageDraw.Draw(grid)
     for j, text in enumerate(labels):
         draw.text((j * cw + 4, 3), text[: cw // 7], fill="black")
-    for i, images in enumerate(rows):
+    top = label_h
+    for images, ch in zip(rows, heights):  # each row keeps its own aspect ratio
         for j, arr in enumerate(images):
-            grid.paste(Image.fromarray(arr).resize((cw, ch), Image.LANCZOS), (j * cw, label_h + i * ch))
+            grid.paste(Image.fromarray(arr).resize((cw, ch), Image.LANCZOS), (j * cw, top))
+        top += ch
     return grid
 
 
 def write_report(rows: list[dict], grid, out: Path) -> None:
-    """``results.md``, ``results.csv`` and ``grid.png`` in ``out``, each written atomically."""
+    """``results.md``, ``results.csv`` and ``grid.png`` in ``out``, each written atomically
+    (no table files when there are no rows, no grid when ``grid`` is None)."""
     out = Path(out)
-    atomic_write_text(out / "results.md", markdown_table(rows) + "\n")
-    atomic_write_text(out / "results.csv", csv_text(rows))
-    atomic_write(out / "grid.png", lambda tmp: grid.save(tmp, format="PNG"))
+    if rows:
+        atomic_write_text(out / "results.md", markdown_table(rows) + "\n")
+        atomic_write_text(out / "results.csv", csv_text(rows))
+    if grid is not None:
+        atomic_write(out / "grid.png", lambda tmp: grid.save(tmp, format="PNG"))
