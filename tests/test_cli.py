@@ -84,14 +84,15 @@ def test_bad_input_is_one_line_exit_2(tmp_path, args, message):
     assert not (tmp_path / "out").exists() and not (tmp_path / "r").exists()
 
 
-def test_corrupt_image_stops_before_any_output(lol_tiny, weights, tmp_path):
+def test_corrupt_image_is_reported_in_one_line_and_the_rest_written(lol_tiny, weights, tmp_path):
     src = tmp_path / "in"
     src.mkdir()
     (src / "a.png").write_bytes((lol_tiny / "low" / "1.png").read_bytes())
     (src / "b.png").write_bytes(b"\x89PNG broken")
     r = run("enhance", src, "-o", tmp_path / "out", "--weights", weights)
-    assert r.returncode == 2 and "cannot read image" in r.stderr and "b.png" in r.stderr
-    assert not (tmp_path / "out").exists()
+    assert r.returncode == 1 and "cannot read image" in r.stderr and "b.png" in r.stderr
+    assert "Traceback" not in r.stderr and "failed 1" in r.stdout
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.png"]
 
 
 def test_missing_and_foreign_weights(lol_tiny, tmp_path):
@@ -154,3 +155,58 @@ def test_enhance_rejects_an_unknown_output_extension(lol_tiny, tmp_path):
     r = run("enhance", lol_tiny / "low" / "1.png", "-o", tmp_path / "out.gif", "--method", "gamma")
     assert r.returncode == 2 and "unknown image extension '.gif'" in r.stderr
     assert not (tmp_path / "out.gif").exists()
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """Three small dark photos, one in a subfolder, and one corrupt file."""
+    root = tmp_path / "photos"
+    (root / "sub").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in ("a.png", "b.jpg", "sub/c.png"):
+        Image.fromarray(rng.integers(0, 40, (20, 28, 3), dtype=np.uint8)).save(root / name)
+    (root / "broken.png").write_bytes(b"\x89PNG truncated")
+    return root
+
+
+def test_folder_with_a_corrupt_file_goes_on_and_exits_1(folder, weights, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["enhance", str(folder), "-o", str(out), "--weights", str(weights), "-q"]) == 1
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.jpg"]
+    assert "broken.png" in capsys.readouterr().err
+
+
+def test_existing_outputs_are_skipped_unless_overwrite(folder, weights, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.png").write_bytes(b"keep me")
+    args = ["enhance", str(folder / "a.png"), str(folder / "b.jpg"), "-o", str(out), "--weights", str(weights), "-q"]
+    assert main(args) == 0
+    assert (out / "a.png").read_bytes() == b"keep me" and (out / "b.jpg").is_file()
+    assert main(args + ["--overwrite"]) == 0
+    assert Image.open(out / "a.png").size == (28, 20)
+
+
+def test_recursive_mirrors_subfolders_and_globs_work(folder, weights, tmp_path):
+    out = tmp_path / "out"
+    assert main(["enhance", str(folder), "-r", "-o", str(out), "--ext", "webp", "--weights", str(weights),
+                 "-q"]) == 1  # broken.png still fails
+    assert (out / "sub" / "c.webp").is_file() and (out / "a.webp").is_file()
+    out2 = tmp_path / "out2"
+    assert main(["enhance", str(folder / "*.png"), "-o", str(out2), "--weights", str(weights), "-q"]) == 1
+    assert sorted(p.name for p in out2.iterdir()) == ["a.png"]
+
+
+def test_without_output_writes_next_to_inputs_with_a_suffix(folder, weights):
+    assert main(["enhance", str(folder / "a.png"), "--weights", str(weights), "-q"]) == 0
+    assert (folder / "a_enhanced.png").is_file()
+    assert main(["enhance", str(folder / "a.png"), "--suffix", "", "--weights", str(weights), "-q"]) == 2
+
+
+def test_strength_zero_gives_back_the_input(folder, weights, tmp_path):
+    dst = tmp_path / "same.png"
+    assert main(["enhance", str(folder / "a.png"), "-o", str(dst), "--strength", "0", "--weights",
+                 str(weights), "-q"]) == 0
+    assert np.array_equal(np.asarray(Image.open(dst)), np.asarray(Image.open(folder / "a.png")))
+    r = run("enhance", folder / "a.png", "-o", tmp_path / "x.png", "--strength", "2", "--weights", weights)
+    assert r.returncode == 2 and "--strength" in r.stderr and "Traceback" not in r.stderr

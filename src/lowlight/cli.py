@@ -31,13 +31,16 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def cmd_models(args: argparse.Namespace) -> int:
     import torch
 
+    from .inference import DEFAULT_MODEL, pretrained_models
     from .models import count_parameters, create_model, get_entry, gmacs, list_models
 
-    print(f"{'name':<12} {'params':>10} {'GMACs@600x400':>14}  description")
+    shipped = set(pretrained_models())
+    print(f"{'name':<12} {'params':>10} {'GMACs@600x400':>14}  {'weights':<18} description")
     for name in list_models():
         with torch.device("meta"):
             net = create_model(name)
-        print(f"{name:<12} {count_parameters(net) / 1e6:>9.2f}M {gmacs(net, 400, 600):>14.1f}  "
+        weights = ("bundled, default" if name == DEFAULT_MODEL else "bundled") if name in shipped else "-"
+        print(f"{name:<12} {count_parameters(net) / 1e6:>9.2f}M {gmacs(net, 400, 600):>14.1f}  {weights:<18} "
               f"{get_entry(name).description}")
     return 0
 
@@ -47,11 +50,11 @@ _TRAIN_FLAGS = {  # CLI dest -> TrainConfig field
     "data": "data", "extra_data": "extra_data", "val_data": "val_data", "val_fraction": "val_fraction",
     "out": "out", "model": "model", "gamma": "gamma", "resize": "resize", "crop": "crop", "augment": "augment",
     "repeat": "repeat", "max_pairs": "max_pairs", "batch_size": "batch_size", "lr": "lr",
-    "weight_decay": "weight_decay", "loss": "loss", "patience": "plateau_patience",
+    "weight_decay": "weight_decay", "loss": "loss", "scheduler": "scheduler", "patience": "plateau_patience",
     "factor": "plateau_factor", "amp": "amp", "accumulation": "accumulation", "clip_norm": "clip_norm",
-    "ensemble": "ensemble", "epochs": "epochs", "seed": "seed", "device": "device", "workers": "workers",
+    "ensemble": "ensemble", "epochs": "epochs", "max_minutes": "max_minutes", "seed": "seed", "device": "device", "workers": "workers",
 }
-_RESUME_CHANGEABLE = {"epochs", "device", "workers"}
+_RESUME_CHANGEABLE = {"epochs", "max_minutes", "device", "workers"}
 
 
 def build_train_config(args: argparse.Namespace):
@@ -101,15 +104,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 # -- evaluate ------------------------------------------------------------------------------------
 def _load_enhancer(args: argparse.Namespace):
-    """The model or classical method the flags name (exactly one of --weights, --model, --method)."""
+    """The model or classical method the flags name (at most one of --weights, --model, --method;
+    none means the bundled default model)."""
     from .inference import load_model
 
     given = [flag for flag in ("weights", "model", "method") if getattr(args, flag)]
     if len(given) > 1:
         raise LowlightError(f"pass only one of --weights, --model and --method (got {', '.join(given)})")
-    if not given:
-        raise LowlightError("nothing to enhance with: pass --weights RUN_DIR/best.safetensors (from "
-                            "`lowlight train`), --model NAME, or --method NAME (a classical method)")
     if args.method:
         from .classical import make_method
         from .config import parse_assignments
@@ -117,7 +118,7 @@ def _load_enhancer(args: argparse.Namespace):
         return make_method(args.method, **parse_assignments(args.method_arg or [], "--method-arg"))
     if args.method_arg:
         raise LowlightError("--method-arg applies to --method only")
-    return load_model(args.weights or args.model, device=args.device)
+    return load_model(args.weights or args.model, device=args.device)  # neither: the bundled default
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -147,23 +148,35 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from .data import find_pairs
     from .inference import load_model
 
-    pairs = find_pairs(Path(args.data), args.split)
+    if not args.data and not args.images:
+        raise LowlightError("nothing to compare on: pass --data DIR (pairs, scored) and/or --images FILE... "
+                            "(photos without references, grid only)")
     contenders = [Contender(name, make_method(name)) for name in args.methods or []]
     for w in args.weights or []:
-        path = Path(w)
-        label = f"{path.parent.name}/{path.stem}" if path.parent.name else path.stem
+        label, _, file = w.rpartition("=")
+        path = Path(file)
+        label = label or (f"{path.parent.name}/{path.stem}" if path.parent.name else path.stem)
         contenders.append(Contender(label, load_model(path, device=args.device)))
     if not contenders:
         raise LowlightError("nothing to compare: pass --methods NAME... and/or --weights FILE...")
     if args.grid < 0:
         raise LowlightError(f"--grid must be 0 or more, got {args.grid}")
-    rows = compare(contenders, pairs, progress=not args.quiet)
-    grid = image_grid(contenders, pairs[: args.grid]) if args.grid else None
     out = Path(args.out)
+    rows, grid = [], None
+    if args.data:
+        pairs = find_pairs(Path(args.data), args.split)
+        rows = compare(contenders, pairs, progress=not args.quiet, gt_mean=args.gt_mean)
+        grid = image_grid(contenders, pairs[: args.grid]) if args.grid else None
+    if args.images:
+        photos = _collect_inputs(args.images)
+        grid = image_grid(contenders, photos, cell=args.cell)
     write_report(rows, grid, out)
-    print(markdown_table(rows))
-    print(f"\n{len(pairs)} pairs from {args.data}, full resolution; wrote {out}/results.md, results.csv"
-          + (", grid.png" if grid else ""))
+    if rows:
+        print(markdown_table(rows))
+        print(f"\n{len(pairs)} pairs from {args.data}, full resolution; wrote {out}/results.md, results.csv"
+              + (", grid.png" if grid else ""))
+    else:
+        print(f"wrote {out}/grid.png ({len(photos)} photos)")
     return 0
 
 
@@ -188,73 +201,71 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 # -- enhance -------------------------------------------------------------------------------------
 def _collect_inputs(inputs: list[str]) -> list[Path]:
-    from .io import IMAGE_EXTENSIONS, list_images
+    from .batch import collect_inputs
 
-    files: list[Path] = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            found = list_images(path)
-            if not found:
-                raise LowlightError(f"no images in folder {path}; expected {', '.join(IMAGE_EXTENSIONS)}")
-            files.extend(found)
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise LowlightError(f"input not found: {path}")
-    return files
-
-
-def _output_path(src: Path, out: Path, single: bool, suffix: str, ext: str | None) -> Path:
-    from .io import IMAGE_EXTENSIONS
-
-    if single and out.suffix and not out.is_dir():
-        if out.suffix.lower() not in IMAGE_EXTENSIONS:
-            raise LowlightError(f"cannot write {out.name}: unknown image extension {out.suffix!r}; "
-                                "use .png, .jpg, .webp, .tif or .bmp (or pass a folder)")
-        return out
-    src_ext = src.suffix.lower()
-    new_ext = ext or (src_ext if src_ext in (".png", ".jpg", ".jpeg") else ".png")
-    return out / f"{src.stem}{suffix}{new_ext}"
+    return [f for f, _ in collect_inputs(inputs)]
 
 
 def cmd_enhance(args: argparse.Namespace) -> int:
-    from .io import image_size, read_image, save_image
-    from .progress import progress
+    from . import batch
+    from .inference import Enhancer, _enhance_photo
+    from .photo import read_photo, write_photo
+    from .progress import progress as progress_bar
 
-    files = _collect_inputs(args.inputs)
-    ext = None
-    if args.ext:
-        ext = "." + args.ext.lower().lstrip(".")
-        if ext not in (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp"):
-            raise LowlightError(f"unknown --ext {args.ext!r}; use png, jpg, webp, tif or bmp")
-    out = Path(args.output)
-    single = len(files) == 1
-    targets = [_output_path(f, out, single, args.suffix, ext) for f in files]
-    sources = {f.resolve() for f in files}
-    for f, t in zip(files, targets):
-        if t.resolve() in sources:
-            raise LowlightError(f"output {t} would overwrite an input; choose another -o folder or a --suffix")
-        image_size(f)  # every input must be a readable image before anything is written
-    if len(set(targets)) != len(targets):
-        raise LowlightError("two inputs map to the same output name; enhance them into separate folders")
+    suffix = args.suffix if args.suffix is not None else ("" if args.output else "_enhanced")
+    if not 1 <= args.quality <= 100:
+        raise LowlightError(f"--quality must be between 1 and 100, got {args.quality}")
+    if not 0.0 <= args.strength <= 1.0:
+        raise LowlightError(f"--strength must be between 0 and 1, got {args.strength}")
+    if args.tile is not None and args.tile < 0:
+        raise LowlightError(f"--tile must be 0 (never tile) or a size in pixels, got {args.tile}")
+    inputs = batch.collect_inputs(args.inputs, recursive=args.recursive)
+    output = Path(args.output) if args.output else None
+    jobs = batch.plan(inputs, output, suffix, batch.normalise_ext(args.ext))
     enhancer = _load_enhancer(args)
-    for f, t in progress(list(zip(files, targets)), not (args.quiet or single), desc="enhance", unit="img"):
-        save_image(enhancer(read_image(f, exif_transpose=True)), t, quality=args.quality)
-        if not args.quiet and single:
-            print(f"{f} -> {t}")
-    if not single and not args.quiet:
-        print(f"enhanced {len(files)} images into {out}")
-    return 0
+    options = dict(strength=args.strength, exposure=args.exposure, tile=args.tile, overlap=args.tile_overlap)
+
+    def work(job: batch.Job) -> None:
+        photo = read_photo(job.source)
+        if isinstance(enhancer, Enhancer):
+            result = _enhance_photo(enhancer, photo, options)
+        else:  # a classical method works on 8-bit RGB
+            from dataclasses import replace
+
+            import numpy as np
+
+            if args.strength != 1.0 or args.exposure != 0.0:
+                raise LowlightError("--strength and --exposure apply to models, not to --method")
+            rgb8 = np.round(photo.rgb * 255.0).astype(np.uint8)
+            result = replace(photo, rgb=enhancer(rgb8).astype(np.float32) / 255.0)
+        write_photo(result, job.target, quality=args.quality)
+
+    single = len(jobs) == 1
+    bar = progress_bar(jobs, not (args.quiet or single), desc="enhance", unit="img")
+    failures: list[str] = []
+
+    def report(job: batch.Job, status: str) -> None:
+        if status.startswith("failed"):
+            failures.append(f"{job.source}: {status[len('failed: '):]}")
+            print(f"lowlight: error: {job.source}: {status[len('failed: '):]}", file=sys.stderr)
+        elif single and not args.quiet:
+            print(f"{job.source} -> {job.target}" if status == "done" else f"{job.target} exists; skipped "
+                  "(pass --overwrite to replace it)")
+
+    summary = batch.run(bar, work, overwrite=args.overwrite, on_done=report)
+    if not args.quiet and not single:
+        print(f"enhanced {len(summary.done)}, skipped {len(summary.skipped)} existing"
+              f"{' (--overwrite replaces them)' if summary.skipped else ''}, failed {len(summary.failed)}")
+    return 1 if summary.failed else 0
 
 
 # -- parser --------------------------------------------------------------------------------------
 def _add_model_flags(p: argparse.ArgumentParser) -> None:
     from .classical import METHODS
 
-    g = p.add_argument_group("model or method (one of)")
+    g = p.add_argument_group("model or method (at most one; default: the bundled model)")
     g.add_argument("--weights", metavar="FILE", help="a .safetensors file from `lowlight train`")
-    g.add_argument("--model", metavar="NAME", help="a registered model with pretrained weights")
+    g.add_argument("--model", metavar="NAME", help="a registered model with bundled weights (`lowlight models`)")
     g.add_argument("--method", choices=list(METHODS), metavar="NAME",
                    help=f"a classical method: {', '.join(METHODS)}")
     g.add_argument("--method-arg", action="append", metavar="KEY=VALUE",
@@ -268,14 +279,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lowlight {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("enhance", help="enhance dark photos (files or folders)",
-                       description="Enhance dark photos with a trained model; inputs are never overwritten.")
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders of images")
-    p.add_argument("-o", "--output", required=True, metavar="OUT",
-                   help="output folder (or a file name when there is one input)")
-    p.add_argument("--suffix", default="", help="added to each output's file stem, e.g. _enhanced")
-    p.add_argument("--ext", help="output format: png, jpg, webp, tif, bmp [same as input, PNG for others]")
-    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality [95]")
+    p = sub.add_parser("enhance", help="enhance dark photos (files, folders or globs)",
+                       description="Enhance dark photos with the bundled model (or --weights/--model/--method). "
+                                   "Inputs are never overwritten; existing outputs are skipped unless "
+                                   "--overwrite; a file that fails is reported and the rest go on (exit 1).")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="output folder (or a file name for one input) [next to each input, with --suffix]")
+    p.add_argument("-r", "--recursive", action="store_true", help="also enhance images in subfolders")
+    p.add_argument("--suffix", help="added to each output's file stem [_enhanced without -o, none with -o]")
+    p.add_argument("--ext", help="output format: png, jpg, webp, tif, bmp [same as input]")
+    p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
+    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality, 1-100 [95]")
+    g = p.add_argument_group("adjustments")
+    g.add_argument("--strength", type=float, default=1.0, help="0 keeps the input, 1 the full enhancement [1]")
+    g.add_argument("--exposure", type=float, default=0.0, metavar="STOPS",
+                   help="brighten (+) or darken (-) the result by stops of light [0]")
+    g = p.add_argument_group("memory")
+    g.add_argument("--tile", type=int, metavar="PX",
+                   help="process in PX-pixel tiles (0: never) [auto: whole images up to 8 MP, else 1536]")
+    g.add_argument("--tile-overlap", type=int, default=128, metavar="PX", help="overlap between tiles [128]")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     _add_model_flags(p)
     p.set_defaults(func=cmd_enhance)
@@ -327,10 +350,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--ensemble", type=int, help="models trained side by side, best kept [1]")
     g = p.add_argument_group("optimisation")
     g.add_argument("--epochs", type=int, help="[20]")
+    g.add_argument("--max-minutes", type=float, metavar="M",
+                   help="also stop after the epoch that passes M minutes of training (equal-time budgets)")
     g.add_argument("--batch-size", type=int, help="[8]")
     g.add_argument("--lr", type=float, help="AdamW learning rate [5e-4]")
     g.add_argument("--weight-decay", type=float, help="AdamW weight decay [1e-4]")
-    g.add_argument("--loss", choices=["mse", "l1", "charbonnier", "ssim"], help="[mse]")
+    g.add_argument("--loss", choices=["mse", "l1", "charbonnier", "ssim", "l1+ssim"], help="[mse]")
+    g.add_argument("--scheduler", choices=["plateau", "cosine"],
+                   help="plateau: halve on a validation plateau (the report's); cosine: decay to lr/100 [plateau]")
     g.add_argument("--patience", type=int, help="ReduceLROnPlateau patience in epochs [2]")
     g.add_argument("--factor", type=float, help="ReduceLROnPlateau factor [0.5]")
     g.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
@@ -345,10 +372,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="compare methods and models: one table and one image grid",
                        description="Score classical methods and trained models on the same pairs at full "
                                    "resolution; writes results.md, results.csv and grid.png.")
-    p.add_argument("--data", required=True, metavar="DIR", help="a dataset folder (any supported layout)")
+    p.add_argument("--data", metavar="DIR", help="a dataset folder of pairs (any supported layout)")
+    p.add_argument("--images", nargs="+", metavar="PATH",
+                   help="photos without references (files, folders or globs): grid.png only, one row each")
     p.add_argument("--split", choices=["train", "test"], default="test", help="[test]")
     p.add_argument("--methods", nargs="+", metavar="NAME", help="classical methods (default parameters)")
-    p.add_argument("--weights", nargs="+", metavar="FILE", help="trained models (.safetensors)")
+    p.add_argument("--weights", nargs="+", metavar="[LABEL=]FILE",
+                   help="trained models (.safetensors), optionally labelled, e.g. sid=runs/sid/best.safetensors")
+    p.add_argument("--gt-mean", action="store_true",
+                   help="add GT-mean PSNR/SSIM columns (output scaled to the reference's mean; labelled apart)")
+    p.add_argument("--cell", type=int, default=256, help="grid cell width in pixels for --images [256]")
     p.add_argument("--out", default="runs/compare", metavar="DIR", help="report folder [runs/compare]")
     p.add_argument("--grid", type=int, default=3, metavar="N", help="pairs shown in grid.png, 0 for none [3]")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda [auto]")

@@ -47,3 +47,22 @@ def luma(rgb: np.ndarray) -> np.ndarray:
     """Rec. 601 luma of an ``(..., 3)`` array, as OpenCV's RGB-to-gray conversion computes it."""
     rgb = np.asarray(rgb, dtype=np.float64)
     return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+
+
+def blend_strength(original, enhanced, strength: float):
+    """``original + strength * (enhanced - original)``: 0 keeps the input, 1 is the full result."""
+    if strength == 1.0:
+        return enhanced
+    return original + (enhanced - original) * strength
+
+
+def adjust_exposure(image, stops: float):
+    """Scale an sRGB float tensor in [0, 1] by ``2 ** stops`` in linear light, clipped to [0, 1]."""
+    import torch
+
+    if stops == 0.0:
+        return image
+    x = image.clamp(0.0, 1.0)
+    lin = torch.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4) * (2.0 ** stops)
+    lin = lin.clamp(0.0, 1.0)
+    return torch.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin.clamp_min(1e-12) ** (1.0 / 2.4) - 0.055)

@@ -1,5 +1,6 @@
 """Running a model on images: one :class:`Enhancer` used by the Python API, the CLI, evaluation
-and validation during training, so they cannot drift apart.
+and validation during training, so they cannot drift apart; :func:`enhance` is the public call
+for any kind of image (path, PIL image, NumPy array, tensor) with strength, exposure and tiling.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .color import apply_gamma
+from .color import adjust_exposure, apply_gamma, blend_strength
 from .errors import LowlightError
-from .io import read_image, to_tensor, to_uint8
+from .io import to_tensor, to_uint8
+from .tiling import DEFAULT_OVERLAP, auto_tile, run_tiled
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -58,31 +60,152 @@ class Enhancer:
         """Enhance a uint8 RGB image ``(H, W, 3)``; the result is clamped and rounded to uint8."""
         return to_uint8(self.predict(image))
 
+    def process(self, rgb: torch.Tensor, strength: float = 1.0, exposure: float = 0.0,
+                tile: int | None = None, overlap: int = DEFAULT_OVERLAP) -> torch.Tensor:
+        """Enhance a float RGB tensor ``(1, 3, H, W)`` in [0, 1] (on the CPU); returns the same, clamped.
 
-def load_model(name_or_path: str | Path, device: str = "auto") -> Enhancer:
+        ``strength`` blends from the input (0) to the full result (1); ``exposure`` then scales it
+        by ``2 ** exposure`` in linear light. ``tile``: None picks by image size
+        (:func:`lowlight.tiling.auto_tile`), 0 never tiles, N uses N-pixel tiles.
+        """
+        if not 0.0 <= strength <= 1.0:
+            raise LowlightError(f"strength must be between 0 and 1, got {strength}")
+        if tile is not None and tile != 0 and tile <= overlap:
+            raise LowlightError(f"tile ({tile}) must be larger than the overlap ({overlap}); "
+                                "pass a bigger --tile or a smaller --tile-overlap")
+        if overlap < 0:
+            raise LowlightError(f"tile overlap must be 0 or more, got {overlap}")
+        net_input = rgb
+        if self.gamma not in (None, 1.0):  # the report's uint8 lookup table, as in training
+            as_uint8 = rgb[0].mul(255.0).round().to(torch.uint8).permute(1, 2, 0).numpy()
+            net_input = to_tensor(apply_gamma(as_uint8, self.gamma))
+        stats_fn = getattr(self.net, "context_stats", None)
+        with torch.inference_mode():
+            stats = stats_fn(net_input.to(self.device)) if stats_fn is not None else None
+
+            def forward(x: torch.Tensor) -> torch.Tensor:
+                x = x.to(self.device, memory_format=torch.channels_last)
+                return self.net(x, stats) if stats is not None else self.net(x)
+
+            height, width = rgb.shape[-2:]
+            size = auto_tile(height, width) if tile is None else (tile or None)
+            if size is None or (size >= height and size >= width):
+                out = forward(net_input).float().cpu()
+            else:
+                multiple = getattr(self.net, "multiple", 16)
+                out = run_tiled(forward, net_input, size, overlap, multiple)
+            out = out.clamp_(0.0, 1.0)
+            out = blend_strength(rgb, out, strength)
+            return adjust_exposure(out, exposure).clamp_(0.0, 1.0)
+
+
+#: The model used when none is named: its weights ship inside the package (``lowlight/weights/``).
+DEFAULT_MODEL = "gain-unet"
+
+
+def bundled_weights(name: str) -> Path | None:
+    """The packaged ``.safetensors`` file for the registered model ``name``, or None if it ships none."""
+    from importlib.resources import files
+
+    path = Path(str(files("lowlight") / "weights" / f"{name}.safetensors"))
+    return path if path.is_file() else None
+
+
+def pretrained_models() -> list[str]:
+    """Registered models that ship pretrained weights in this version."""
+    from .models import list_models
+
+    return [name for name in list_models() if bundled_weights(name) is not None]
+
+
+def load_model(name_or_path: str | Path | None = None, device: str = "auto") -> Enhancer:
     """Load a model once for many calls: a path to a ``.safetensors`` file from ``lowlight train``,
-    or the name of a registered model that ships pretrained weights."""
+    the name of a registered model that ships pretrained weights, or None for the default model."""
     from .checkpoint import load_weights
     from .models import get_entry
 
     dev = pick_device(device)
+    name_or_path = DEFAULT_MODEL if name_or_path is None else name_or_path
     path = Path(name_or_path)
-    if path.suffix == ".safetensors" or path.exists():
-        net, meta = load_weights(path, dev)
-        return Enhancer(net, meta["model"], meta["model_args"], meta["preprocess"].get("gamma"), meta)
-    get_entry(str(name_or_path))  # a clear error for unknown names
-    raise LowlightError(f"model {name_or_path!r} has no pretrained weights in this version; "
-                        "train one with `lowlight train` and pass --weights RUN_DIR/best.safetensors")
+    if path.suffix != ".safetensors" and not path.exists():
+        get_entry(str(name_or_path))  # a clear error for unknown names
+        bundled = bundled_weights(str(name_or_path))
+        if bundled is None:
+            have = ", ".join(pretrained_models()) or "none"
+            raise LowlightError(f"model {name_or_path!r} has no pretrained weights in this version (models with "
+                                f"weights: {have}); train one with `lowlight train` and pass "
+                                "--weights RUN_DIR/best.safetensors")
+        path = bundled
+    net, meta = load_weights(path, dev)
+    return Enhancer(net, meta["model"], meta["model_args"], meta["preprocess"].get("gamma"), meta)
 
 
-def enhance(image, model: Enhancer | str | Path | None = None) -> Any:
-    """Enhance a photo: ``image`` is a path or a uint8 RGB array ``(H, W, 3)``; returns a uint8 array."""
-    if model is None:
-        raise LowlightError("no model given: pass model=lowlight.load_model('run/best.safetensors')")
-    enhancer = model if isinstance(model, Enhancer) else load_model(model)
+_DEFAULT_CACHE: dict[str, Enhancer] = {}
+
+
+def _resolve(model: Enhancer | str | Path | None, device: str) -> Enhancer:
+    if isinstance(model, Enhancer):
+        return model
+    if model is None:  # the bundled default, loaded once per device
+        if device not in _DEFAULT_CACHE:
+            _DEFAULT_CACHE[device] = load_model(None, device=device)
+        return _DEFAULT_CACHE[device]
+    return load_model(model, device=device)
+
+
+def enhance(image, model: Enhancer | str | Path | None = None, strength: float = 1.0,
+            tile: int | None = None, *, overlap: int = DEFAULT_OVERLAP, exposure: float = 0.0,
+            device: str = "auto"):
+    """Enhance a dark photo and return the same kind of thing.
+
+    ``image``: a path (returns a PIL image carrying the file's ICC profile and EXIF), a PIL image
+    (same mode back: L, LA, RGB, RGBA, I;16), a NumPy array ``(H, W)``, ``(H, W, 3)`` or
+    ``(H, W, 4)`` of uint8, uint16 or float in [0, 1] (same shape and dtype back; alpha untouched),
+    or a float tensor ``(3, H, W)`` / ``(B, 3, H, W)`` in [0, 1] (same shape, dtype and device).
+    ``model``: None for the bundled default, a name, a ``.safetensors`` path or a loaded
+    :func:`load_model`. ``strength`` 0..1 blends input to result; ``exposure`` adds stops of
+    light in linear space; ``tile`` as in :meth:`Enhancer.process`.
+    """
+    from .photo import join_array, split_array
+
+    enhancer = _resolve(model, device)
+    options = dict(strength=strength, exposure=exposure, tile=tile, overlap=overlap)
+
+    if isinstance(image, torch.Tensor):
+        batch = image if image.dim() == 4 else image.unsqueeze(0)
+        if batch.dim() != 4 or batch.shape[1] != 3:
+            raise LowlightError(f"expected a tensor (3, H, W) or (B, 3, H, W), got {tuple(image.shape)}")
+        outs = [enhancer.process(b[None].detach().float().cpu().clamp(0, 1), **options) for b in batch]
+        out = torch.cat(outs).to(image.device, image.dtype if image.is_floating_point() else torch.float32)
+        return out if image.dim() == 4 else out[0]
+
     if isinstance(image, (str, Path)):
-        image = read_image(Path(image), exif_transpose=True)
-    image = np.asarray(image)
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise LowlightError(f"expected a uint8 RGB array (H, W, 3), got {image.dtype} {image.shape}")
-    return enhancer(image)
+        from .photo import read_photo, to_pil
+
+        photo = read_photo(Path(image))
+        return to_pil(_enhance_photo(enhancer, photo, options))
+
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - Pillow is a dependency
+        Image = None
+    if Image is not None and isinstance(image, Image.Image):
+        from .photo import from_pil, to_pil
+
+        photo = from_pil(image)
+        return to_pil(_enhance_photo(enhancer, photo, options), mode=image.mode)
+
+    array = np.asarray(image)
+    photo = split_array(array)
+    result = _enhance_photo(enhancer, photo, options)
+    channels = 1 if array.ndim == 2 else array.shape[2]
+    return join_array(result, array.dtype, channels)
+
+
+def _enhance_photo(enhancer: Enhancer, photo, options: dict):
+    """The enhanced copy of a :class:`lowlight.photo.Photo` (alpha and metadata carried over)."""
+    from dataclasses import replace
+
+    x = torch.from_numpy(np.ascontiguousarray(photo.rgb)).permute(2, 0, 1).unsqueeze(0)
+    out = enhancer.process(x, **options)
+    return replace(photo, rgb=out[0].permute(1, 2, 0).numpy())

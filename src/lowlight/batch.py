@@ -1,0 +1,135 @@
+"""Enhancing many files: which inputs (files, folders, globs), where each output goes, what to skip.
+
+Planning is pure (paths in, a list of jobs out) and checked before any pixel is computed: no
+output may be an input, no two inputs may share an output. Running reports each failure and
+goes on, so one corrupt file never costs the rest of a folder.
+"""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .errors import LowlightError
+from .io import IMAGE_EXTENSIONS, is_image_path
+
+#: Output extensions accepted by ``--ext`` (lower case, with the dot).
+OUTPUT_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
+
+
+@dataclass(frozen=True)
+class Job:
+    source: Path
+    target: Path
+
+
+@dataclass
+class Summary:
+    done: list[Job] = field(default_factory=list)
+    skipped: list[Job] = field(default_factory=list)
+    failed: list[tuple[Job, str]] = field(default_factory=list)
+
+
+def collect_inputs(items: list[str], recursive: bool = False) -> list[tuple[Path, Path]]:
+    """``(file, base)`` for every image named by ``items``: files, folders (their images; with
+    ``recursive`` also those of subfolders) or glob patterns. ``base`` is the folder an output
+    folder mirrors (the named folder, or the file's own folder)."""
+    found: list[tuple[Path, Path]] = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            pattern = "**/*" if recursive else "*"
+            files = sorted(p for p in path.glob(pattern) if p.is_file() and is_image_path(p)
+                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            if not files:
+                raise LowlightError(f"no images in folder {path}{' (searched recursively)' if recursive else ''}; "
+                                    f"expected {', '.join(IMAGE_EXTENSIONS)}")
+            found.extend((f, path) for f in files)
+        elif path.is_file():
+            found.append((path, path.parent))
+        elif glob.has_magic(item):
+            files = sorted(Path(p) for p in glob.glob(item, recursive=recursive) if Path(p).is_file()
+                           and is_image_path(Path(p)))
+            if not files:
+                raise LowlightError(f"no images match {item!r}")
+            found.extend((f, f.parent) for f in files)
+        else:
+            raise LowlightError(f"input not found: {path}")
+    unique, seen = [], set()
+    for f, base in found:
+        key = f.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append((f, base))
+    return unique
+
+
+def normalise_ext(ext: str | None) -> str | None:
+    """``"JPG"`` -> ``".jpg"``; None stays None; unknown formats are an error."""
+    if not ext:
+        return None
+    ext = "." + ext.lower().lstrip(".")
+    if ext not in OUTPUT_EXTENSIONS:
+        raise LowlightError(f"unknown --ext {ext[1:]!r}; use png, jpg, webp, tif or bmp")
+    return ext
+
+
+def plan(inputs: list[tuple[Path, Path]], output: Path | None, suffix: str = "", ext: str | None = None
+         ) -> list[Job]:
+    """One job per input. ``output``: None writes next to each input (a suffix is then required),
+    a file name (one input only), or a folder that mirrors each input's place under its base."""
+    if output is None and not suffix:
+        raise LowlightError("writing next to the inputs needs a --suffix (e.g. --suffix _enhanced), "
+                            "or pass -o FOLDER")
+    single_file = (output is not None and len(inputs) == 1 and output.suffix != ""
+                   and not output.is_dir())
+    jobs = []
+    for source, base in inputs:
+        if single_file:
+            if output.suffix.lower() not in OUTPUT_EXTENSIONS:
+                raise LowlightError(f"cannot write {output.name}: unknown image extension {output.suffix!r}; "
+                                    "use .png, .jpg, .webp, .tif or .bmp (or pass a folder)")
+            jobs.append(Job(source, output))
+            continue
+        new_ext = ext or (source.suffix.lower() if source.suffix.lower() in OUTPUT_EXTENSIONS else ".png")
+        name = f"{source.stem}{suffix}{new_ext}"
+        folder = source.parent if output is None else output / source.parent.relative_to(base)
+        jobs.append(Job(source, folder / name))
+    sources = {job.source.resolve() for job in jobs}
+    targets: dict[Path, Path] = {}
+    for job in jobs:
+        key = job.target.resolve()
+        if key in sources:
+            raise LowlightError(f"output {job.target} would overwrite an input; choose another -o folder "
+                                "or a --suffix")
+        if key in targets:
+            raise LowlightError(f"{targets[key]} and {job.source} would both be written to {job.target}; "
+                                "use --ext or separate output folders")
+        targets[key] = job.source
+    return jobs
+
+
+def run(jobs: Iterable[Job], work: Callable[[Job], None], overwrite: bool = False,
+        on_done: Callable[[Job, str], None] | None = None) -> Summary:
+    """Call ``work`` for each job whose target does not exist yet (or all with ``overwrite``).
+
+    A :class:`LowlightError` or OS error from one job is recorded and the rest go on.
+    """
+    summary = Summary()
+    for job in jobs:
+        if job.target.exists() and not overwrite:
+            summary.skipped.append(job)
+            status = "skipped (exists)"
+        else:
+            try:
+                work(job)
+                summary.done.append(job)
+                status = "done"
+            except (LowlightError, OSError, ValueError) as exc:
+                summary.failed.append((job, str(exc)))
+                status = f"failed: {exc}"
+        if on_done is not None:
+            on_done(job, status)
+    return summary

@@ -1,0 +1,266 @@
+"""Photos as users have them: any common format, 8 or 16 bits, grey or colour, with alpha, EXIF
+and ICC profile, converted to the float RGB the models see and back without losing any of that.
+
+:func:`read_photo` and :func:`write_photo` are the file edges; :func:`split_array` and
+:func:`join_array` do the same for in-memory arrays, so the Python API and the CLI share them.
+Greyscale inputs are enhanced as RGB and written back as grey (the luma of the result).
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from .errors import LowlightError
+from .io import _SAVE_FORMATS, _reason, atomic_write
+
+_ORIENTATION = 0x0112
+
+
+@dataclass
+class Photo:
+    """Pixels as float32 RGB ``(H, W, 3)`` in [0, 1] plus everything needed to write them back."""
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None = None   #: ``(H, W)`` in the source's own dtype, written back untouched
+    bits: int = 8                     #: 8 or 16: the bit depth of the source (and of the output)
+    grey: bool = False                #: the source had one colour channel
+    icc_profile: bytes | None = None
+    exif: bytes | None = None         #: with the orientation reset to 1, as pixels are upright
+
+
+def split_array(array: np.ndarray) -> Photo:
+    """An ``(H, W)``, ``(H, W, 1|2|3|4)`` uint8, uint16 or float array as a :class:`Photo`."""
+    a = np.asarray(array)
+    if a.ndim == 2:
+        a = a[..., None]
+    if a.ndim != 3 or a.shape[2] not in (1, 2, 3, 4):
+        raise LowlightError(f"expected an image array (H, W), (H, W, 3) or (H, W, 4), got shape {a.shape}")
+    if a.dtype == np.uint8:
+        scale, bits = 255.0, 8
+    elif a.dtype == np.uint16:
+        scale, bits = 65535.0, 16
+    elif a.dtype.kind == "f":
+        scale, bits = 1.0, 16
+    else:
+        raise LowlightError(f"unsupported image dtype {a.dtype}; use uint8, uint16 or float in [0, 1]")
+    colour = a[..., :3] if a.shape[2] >= 3 else np.repeat(a[..., :1], 3, axis=2)
+    alpha = a[..., -1].copy() if a.shape[2] in (2, 4) else None
+    rgb = np.clip(colour.astype(np.float32) / np.float32(scale), 0.0, 1.0)
+    return Photo(rgb, alpha, bits, grey=a.shape[2] <= 2)
+
+
+def join_array(photo: Photo, dtype: np.dtype, channels: int) -> np.ndarray:
+    """Back to an array of ``dtype`` with ``channels`` (1-4; 1 and 2 squeeze grey to ``(H, W)``)."""
+    dtype = np.dtype(dtype)
+    rgb = photo.rgb
+    colour = _grey(rgb)[..., None] if channels <= 2 else rgb
+    if dtype == np.uint8:
+        colour = np.round(colour * 255.0).astype(np.uint8)
+    elif dtype == np.uint16:
+        colour = np.round(colour * 65535.0).astype(np.uint16)
+    else:
+        colour = colour.astype(dtype)
+    parts = [colour]
+    if channels in (2, 4):
+        alpha = photo.alpha if photo.alpha is not None else np.full(colour.shape[:2], _opaque(dtype), dtype)
+        parts.append(alpha.astype(dtype)[..., None])
+    out = np.concatenate(parts, axis=2) if len(parts) > 1 else colour
+    return out[..., 0] if channels == 1 else out
+
+
+def _opaque(dtype: np.dtype):
+    return 255 if dtype == np.uint8 else 65535 if dtype == np.uint16 else 1.0
+
+
+def _grey(rgb: np.ndarray) -> np.ndarray:
+    return (0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]).astype(np.float32)
+
+
+# -- reading -----------------------------------------------------------------------------------
+def _orient(a: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (1-8) to an ``(H, W, ...)`` array, as ImageOps.exif_transpose does."""
+    ops = {2: lambda x: x[:, ::-1], 3: lambda x: x[::-1, ::-1], 4: lambda x: x[::-1],
+           5: lambda x: np.swapaxes(x, 0, 1), 6: lambda x: np.rot90(x, -1),
+           7: lambda x: np.swapaxes(x, 0, 1)[::-1, ::-1],
+           8: lambda x: np.rot90(x, 1)}
+    return np.ascontiguousarray(ops[orientation](a)) if orientation in ops else a
+
+
+def _decode_16bit(data: bytes) -> np.ndarray | None:
+    """16-bit PNG/TIFF pixels via OpenCV (Pillow reads 16-bit colour as 8 bits); None otherwise."""
+    import cv2
+
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.dtype != np.uint16:
+        return None
+    if arr.ndim == 3 and arr.shape[2] == 3:
+        arr = arr[..., ::-1]
+    elif arr.ndim == 3 and arr.shape[2] == 4:
+        arr = arr[..., [2, 1, 0, 3]]
+    return np.ascontiguousarray(arr)
+
+
+def _pillow_pixels(im: Image.Image) -> np.ndarray:
+    mode = im.mode
+    if mode in ("I;16", "I;16B", "I;16L"):
+        return np.asarray(im, dtype=np.uint16)
+    if mode == "I":
+        a = np.asarray(im)
+        return np.clip(a, 0, 65535).astype(np.uint16)
+    if mode == "F":
+        return np.clip(np.asarray(im, dtype=np.float32), 0.0, 1.0)
+    if mode in ("L", "LA", "RGB", "RGBA"):
+        return np.asarray(im)
+    if mode in ("1",):
+        return np.asarray(im.convert("L"))
+    if mode == "P" or mode == "PA":
+        return np.asarray(im.convert("RGBA" if "transparency" in im.info or mode == "PA" else "RGB"))
+    return np.asarray(im.convert("RGBA" if "A" in mode else "RGB"))
+
+
+def read_photo(path: Path) -> Photo:
+    """Decode ``path`` upright (EXIF orientation applied) with its bit depth, alpha, ICC and EXIF."""
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            im.load()
+            icc = im.info.get("icc_profile") or None
+            exif = im.getexif()
+            orientation = int(exif.get(_ORIENTATION, 1) or 1)
+            pixels = _decode_16bit(path.read_bytes()) if im.format in ("PNG", "TIFF") else None
+            if pixels is None:
+                pixels = _pillow_pixels(im)
+    except FileNotFoundError:
+        raise LowlightError(f"image not found: {path}") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise LowlightError(f"cannot read image {path}: {_reason(exc)}; "
+                            "check that the file is a complete PNG, JPEG, WebP, BMP or TIFF") from None
+    photo = split_array(_orient(pixels, orientation))
+    if orientation != 1:
+        exif[_ORIENTATION] = 1
+    return replace(photo, icc_profile=icc, exif=exif.tobytes() if len(exif) else None,
+                   bits=16 if pixels.dtype != np.uint8 else 8)
+
+
+# -- writing -----------------------------------------------------------------------------------
+def output_bits(photo: Photo, path: Path) -> int:
+    """16 only for PNG and TIFF outputs of 16-bit sources; every other format holds 8 bits."""
+    return 16 if photo.bits == 16 and Path(path).suffix.lower() in (".png", ".tif", ".tiff") else 8
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def _png_with_metadata(png: bytes, icc: bytes | None, exif: bytes | None) -> bytes:
+    """Insert iCCP and eXIf chunks after IHDR (OpenCV's 16-bit PNG writer keeps neither)."""
+    extra = b""
+    if icc:
+        extra += _png_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc))
+    if exif:
+        extra += _png_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
+    ihdr_end = 8 + 4 + 4 + 13 + 4
+    return png[:ihdr_end] + extra + png[ihdr_end:]
+
+
+def write_photo(photo: Photo, path: Path, quality: int = 95) -> Path:
+    """Write atomically in the format of ``path``'s extension, keeping bit depth where the format
+    can (PNG, TIFF), alpha (dropped only by JPEG/BMP), greyscale, the ICC profile and EXIF."""
+    path = Path(path)
+    fmt = _SAVE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise LowlightError(f"cannot write {path.name}: unknown extension {path.suffix!r}; "
+                            f"use one of {', '.join(sorted(set(_SAVE_FORMATS)))}")
+    if not 1 <= quality <= 100:
+        raise LowlightError(f"quality must be between 1 and 100, got {quality}")
+    keep_alpha = photo.alpha is not None and fmt not in ("JPEG", "BMP")
+    channels = (1 if photo.grey else 3) + (1 if keep_alpha else 0)
+    bits = output_bits(photo, path)
+    if photo.alpha is not None and bits == 8 and photo.alpha.dtype != np.uint8:
+        photo = replace(photo, alpha=_to_uint8(photo.alpha))
+    if photo.alpha is not None and bits == 16 and photo.alpha.dtype == np.uint8:
+        photo = replace(photo, alpha=photo.alpha.astype(np.uint16) * 257)
+    array = join_array(photo, np.uint16 if bits == 16 else np.uint8, channels)
+    if bits == 16:
+        atomic_write(path, lambda tmp: _write_16bit(array, tmp, fmt, photo))
+    else:
+        mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
+        pil = Image.fromarray(array, mode)
+        options: dict = {}
+        if fmt in ("JPEG", "WEBP"):
+            options["quality"] = quality
+        if photo.icc_profile and fmt != "BMP":
+            options["icc_profile"] = photo.icc_profile
+        if photo.exif and fmt != "BMP":
+            options["exif"] = photo.exif
+        atomic_write(path, lambda tmp: pil.save(tmp, format=fmt, **options))
+    return path
+
+
+def _to_uint8(a: np.ndarray) -> np.ndarray:
+    if a.dtype == np.uint16:
+        return np.round(a / 257.0).astype(np.uint8)
+    return np.round(np.clip(a, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def _write_16bit(array: np.ndarray, tmp: str, fmt: str, photo: Photo) -> None:
+    """16-bit PNG through OpenCV plus our iCCP/eXIf chunks; 16-bit TIFF through tifffile with the
+    ICC profile (tag 34675). Pillow writes neither 16-bit colour format."""
+    if fmt == "TIFF":
+        import tifffile
+
+        colour = array.shape[2] if array.ndim == 3 else 1
+        tifffile.imwrite(tmp, array, photometric="rgb" if colour >= 3 else "minisblack",
+                         extrasamples=["unassalpha"] if colour in (2, 4) else None,
+                         iccprofile=photo.icc_profile, compression="zlib")
+        return
+    import cv2
+
+    bgr = array
+    if array.ndim == 3 and array.shape[2] == 3:
+        bgr = array[..., ::-1]
+    elif array.ndim == 3 and array.shape[2] == 4:
+        bgr = array[..., [2, 1, 0, 3]]
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(bgr))
+    if not ok:
+        raise LowlightError("could not encode a 16-bit PNG image")
+    with open(tmp, "wb") as fh:
+        fh.write(_png_with_metadata(buf.tobytes(), photo.icc_profile, photo.exif))
+
+
+# -- PIL images --------------------------------------------------------------------------------
+def from_pil(im: Image.Image) -> Photo:
+    """A PIL image as a :class:`Photo` (pixels as given: no orientation is applied in memory)."""
+    pixels = _pillow_pixels(im)
+    photo = split_array(pixels)
+    exif = im.getexif()
+    return replace(photo, icc_profile=im.info.get("icc_profile") or None,
+                   exif=exif.tobytes() if len(exif) else None, bits=16 if pixels.dtype != np.uint8 else 8)
+
+
+def to_pil(photo: Photo, mode: str | None = None) -> Image.Image:
+    """A PIL image of ``photo`` (``mode`` defaults from it: L/LA/RGB/RGBA, I;16 for 16-bit grey;
+    PIL has no 16-bit colour mode, so 16-bit colour comes back as 8 bits). ICC profile and EXIF
+    are in ``.info`` (pass them to ``save``: ``im.save(p, exif=im.info["exif"], ...)``)."""
+    if mode is None:
+        mode = ("LA" if photo.grey else "RGBA") if photo.alpha is not None else ("L" if photo.grey else "RGB")
+        if mode == "L" and photo.bits == 16:
+            mode = "I;16"
+    if mode in ("I;16", "I;16B", "I;16L"):
+        im = Image.fromarray(join_array(photo, np.uint16, 1))
+    elif mode in ("L", "LA", "RGB", "RGBA"):
+        alpha = photo.alpha if photo.alpha is None or photo.alpha.dtype == np.uint8 else _to_uint8(photo.alpha)
+        im = Image.fromarray(join_array(replace(photo, alpha=alpha), np.uint8, len(mode)), mode)
+    else:
+        im = Image.fromarray(join_array(photo, np.uint8, 3), "RGB").convert(mode)
+    if photo.icc_profile:
+        im.info["icc_profile"] = photo.icc_profile
+    if photo.exif:
+        im.info["exif"] = photo.exif
+    return im
