@@ -298,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("memory")
     g.add_argument("--tile", type=int, metavar="PX",
                    help="process in PX-pixel tiles (0: never) [auto: whole images up to 8 MP, else 1536]")
-    g.add_argument("--tile-overlap", type=int, default=128, metavar="PX", help="overlap between tiles [128]")
+    g.add_argument("--tile-overlap", type=int, default=192, metavar="PX", help="overlap between tiles [192]")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     _add_model_flags(p)
     p.set_defaults(func=cmd_enhance)
@@ -351,7 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("optimisation")
     g.add_argument("--epochs", type=int, help="[20]")
     g.add_argument("--max-minutes", type=float, metavar="M",
-                   help="also stop after the epoch that passes M minutes of training (equal-time budgets)")
+                   help="stop once M minutes of training are spent, mid-epoch if need be; validation "
+                        "is not counted (for equal-time comparisons)")
     g.add_argument("--batch-size", type=int, help="[8]")
     g.add_argument("--lr", type=float, help="AdamW learning rate [5e-4]")
     g.add_argument("--weight-decay", type=float, help="AdamW weight decay [1e-4]")

@@ -47,7 +47,7 @@ class TrainConfig:
     clip_norm: Optional[float] = 1.0    #: max gradient norm; ``None`` disables clipping
     ensemble: int = 1                   #: models trained side by side; the best by validation loss is kept
     epochs: int = 20
-    max_minutes: Optional[float] = None  #: also stop after the epoch that passes this much training time
+    max_minutes: Optional[float] = None  #: stop once this much training time (validation excluded) is spent
     seed: int = 0
     device: str = "auto"                #: auto (CUDA if available), cpu or cuda
     workers: int = 0                    #: DataLoader worker processes

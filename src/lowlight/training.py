@@ -36,7 +36,7 @@ from .models import create_model, model_args
 from .plots import plot_history
 from .progress import progress as progress_bar
 
-CSV_FIELDS = ["epoch", "train_loss", "val_loss", "psnr", "ssim", "lr", "best_member", "seconds"]
+CSV_FIELDS = ["epoch", "train_loss", "val_loss", "psnr", "ssim", "lr", "best_member", "seconds", "train_seconds"]
 
 
 @dataclass
@@ -205,7 +205,17 @@ class Trainer:
                     scaler.update()
                     opt.zero_grad(set_to_none=True)
             bar.set_postfix(loss=f"{sum(totals) / len(totals) / (b + 1):.4f}")
+            if self._out_of_time():
+                n_batches = b + 1  # a time budget ends mid-epoch; validation still runs
+                break
         return sum(totals) / len(totals) / max(1, n_batches)
+
+    def _out_of_time(self) -> bool:
+        """True once ``max_minutes`` of training (validation excluded) is spent."""
+        if self.cfg.max_minutes is None:
+            return False
+        spent = sum(h.get("train_seconds", 0.0) for h in self.history) + time.perf_counter() - self._epoch_start
+        return spent >= self.cfg.max_minutes * 60
 
     def _validate(self) -> list[dict]:
         rows = []
@@ -231,8 +241,9 @@ class Trainer:
                  f"(validating on {len(self.val_pairs)}) on {self.device}"
                  f"{', fp16 autocast' if self.use_amp else ', fp32'}")
         while self.epoch < cfg.epochs:
-            start = time.perf_counter()
+            start = self._epoch_start = time.perf_counter()
             train_loss = self._train_epoch()
+            train_seconds = time.perf_counter() - start
             val = self._validate()
             best_k = min(range(len(val)), key=lambda k: val[k]["val_loss"])
             lr = self.optimizers[best_k].param_groups[0]["lr"]  # the rate this epoch trained with
@@ -243,7 +254,7 @@ class Trainer:
                     sched.step()
             self.epoch += 1
             row = {"epoch": self.epoch, "train_loss": train_loss, **val[best_k], "lr": lr,
-                   "best_member": best_k, "seconds": time.perf_counter() - start}
+                   "best_member": best_k, "seconds": time.perf_counter() - start, "train_seconds": train_seconds}
             self.history.append(row)
             metrics = {k: row[k] for k in ("epoch", "val_loss", "psnr", "ssim")}
             if not self.best or row["val_loss"] < self.best["val_loss"]:
@@ -256,10 +267,10 @@ class Trainer:
                      f"(member {best_k}, {row['seconds']:.0f}s)")
             if self.on_epoch is not None:
                 self.on_epoch(row)  # e.g. hyperparameter search reporting and pruning
-            spent = sum(h["seconds"] for h in self.history)
-            if cfg.max_minutes is not None and spent >= cfg.max_minutes * 60 and self.epoch < cfg.epochs:
-                self.log(f"stopping after epoch {self.epoch}: {spent / 60:.1f} min of training "
-                         f"reached max_minutes={cfg.max_minutes:g}")
+            spent = sum(h.get("train_seconds", 0.0) for h in self.history) / 60
+            if cfg.max_minutes is not None and spent >= cfg.max_minutes and self.epoch < cfg.epochs:
+                self.log(f"stopping after epoch {self.epoch}: {spent:.1f} min of training reached "
+                         f"max_minutes={cfg.max_minutes:g}")
                 break
         return TrainResult(self.out, self.history, self.best)
 
