@@ -49,3 +49,11 @@ def test_default_model_beats_every_classical_baseline_on_eval15(shared):
     ours = evaluate(lowlight.load_model(device="cpu"), pairs).mean["psnr"]
     best_classical = max(evaluate(make_method(m), pairs).mean["psnr"] for m in ("gamma", "hist-eq"))
     assert ours > best_classical + 3
+
+
+def test_default_tiling_leaves_no_seams_with_the_bundled_model():
+    dark = np.asarray(Image.open(SAMPLES / "lime-8.png").convert("RGB")).astype(np.float32) / 255
+    model = lowlight.load_model(device="cpu")
+    whole = lowlight.enhance(dark, model, tile=0)
+    tiled = lowlight.enhance(dark, model, tile=384)  # default overlap: 256
+    assert np.abs(whole - tiled).max() <= 1 / 255

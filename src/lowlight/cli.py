@@ -298,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("memory")
     g.add_argument("--tile", type=int, metavar="PX",
                    help="process in PX-pixel tiles (0: never) [auto: whole images up to 8 MP, else 1536]")
-    g.add_argument("--tile-overlap", type=int, default=192, metavar="PX", help="overlap between tiles [192]")
+    g.add_argument("--tile-overlap", type=int, default=256, metavar="PX", help="overlap between tiles [256]")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     _add_model_flags(p)
     p.set_defaults(func=cmd_enhance)

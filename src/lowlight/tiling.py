@@ -17,7 +17,7 @@ import torch
 AUTO_TILE_PIXELS = 8_000_000
 #: Default tile side and overlap in pixels when tiling is automatic.
 DEFAULT_TILE = 1536
-DEFAULT_OVERLAP = 192
+DEFAULT_OVERLAP = 256
 
 
 def auto_tile(height: int, width: int) -> int | None:
