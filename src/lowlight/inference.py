@@ -185,11 +185,9 @@ def enhance(image, model: Enhancer | str | Path | None = None, strength: float =
         photo = read_photo(Path(image))
         return to_pil(_enhance_photo(enhancer, photo, options))
 
-    try:
-        from PIL import Image
-    except ImportError:  # pragma: no cover - Pillow is a dependency
-        Image = None
-    if Image is not None and isinstance(image, Image.Image):
+    from PIL import Image
+
+    if isinstance(image, Image.Image):
         from .photo import from_pil, to_pil
 
         photo = from_pil(image)
