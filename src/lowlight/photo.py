@@ -93,7 +93,7 @@ def _orient(a: np.ndarray, orientation: int) -> np.ndarray:
 
 
 def _decode_16bit(data: bytes) -> np.ndarray | None:
-    """16-bit PNG/TIFF pixels via OpenCV (Pillow reads 16-bit colour as 8 bits); None otherwise."""
+    """16-bit PNG/TIFF pixels via OpenCV (Pillow reads 16-bit colour as 8 bits); None if it cannot."""
     import cv2
 
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
@@ -104,6 +104,18 @@ def _decode_16bit(data: bytes) -> np.ndarray | None:
     elif arr.ndim == 3 and arr.shape[2] == 4:
         arr = arr[..., [2, 1, 0, 3]]
     return np.ascontiguousarray(arr)
+
+
+def _is_16bit(im: Image.Image, path: Path) -> bool:
+    """Whether a PNG or TIFF stores 16 bits per sample, from its header (no pixels decoded)."""
+    if im.format == "PNG":
+        with open(path, "rb") as fh:
+            header = fh.read(25)
+        return len(header) == 25 and header[24] == 16  # IHDR bit depth
+    if im.format == "TIFF":
+        bits = im.tag_v2.get(258, (8,))
+        return 16 in (bits if isinstance(bits, tuple) else (bits,))
+    return False
 
 
 def _pillow_pixels(im: Image.Image) -> np.ndarray:
@@ -129,13 +141,12 @@ def read_photo(path: Path) -> Photo:
     path = Path(path)
     try:
         with Image.open(path) as im:
-            im.load()
+            pixels = _decode_16bit(path.read_bytes()) if _is_16bit(im, path) else None
+            if pixels is None:
+                pixels = _pillow_pixels(im)
             icc = im.info.get("icc_profile") or None
             exif = im.getexif()
             orientation = int(exif.get(_ORIENTATION, 1) or 1)
-            pixels = _decode_16bit(path.read_bytes()) if im.format in ("PNG", "TIFF") else None
-            if pixels is None:
-                pixels = _pillow_pixels(im)
     except FileNotFoundError:
         raise LowlightError(f"image not found: {path}") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
