@@ -118,3 +118,40 @@ def test_cosine_schedule_and_time_budget(lol_tiny, tmp_path):
     assert len(res.history) == 1 and any("max_minutes" in line for line in logged)
     with pytest.raises(LowlightError, match="scheduler"):
         tiny(lol_tiny, tmp_path / "x", scheduler="step").validate()
+
+
+def test_init_fine_tunes_from_weights_and_grows_a_new_branch(lol_tiny, tmp_path):
+    from lowlight.training import Trainer
+
+    base = dict(model="gain-unet", model_args={"width": 8}, crop=32, scheduler="cosine")
+    train(tiny(lol_tiny, tmp_path / "a", epochs=1, **base), log=lambda s: None, progress=False)
+    start = load_file(str(tmp_path / "a" / "last.safetensors"))
+    logged = []
+    grown = dict(base, model_args={"width": 8, "thumb": 16})
+    trainer = Trainer(tiny(lol_tiny, tmp_path / "b", init=str(tmp_path / "a" / "last.safetensors"), **grown),
+                      log=logged.append, progress=False)
+    state = trainer.members[0].state_dict()
+    for key, value in start.items():  # every saved tensor carried over ...
+        assert torch.equal(state[key], value), key
+    fresh = [k for k in state if k not in start]  # ... and the new thumbnail branch starts fresh
+    assert fresh and all(k.startswith("context.") for k in fresh)
+    assert any("start fresh" in line for line in logged)
+    with pytest.raises(LowlightError, match="holds a gain-unet model"):
+        Trainer(tiny(lol_tiny, tmp_path / "c", init=str(tmp_path / "a" / "last.safetensors")),
+                log=lambda s: None, progress=False)
+    with pytest.raises(LowlightError, match="init weights not found"):
+        tiny(lol_tiny, tmp_path / "d", init=str(tmp_path / "nope.safetensors")).validate()
+
+
+def test_context_models_train_on_whole_image_statistics(lol_tiny):
+    from lowlight.data import PairedDataset, find_pairs
+    from lowlight.models.gain_unet import image_statistics
+
+    pairs = find_pairs(lol_tiny)
+    ds = PairedDataset(pairs, crop=16, augment=True, context=image_statistics)
+    low, high, ctx = ds[0]
+    assert low.shape == (3, 16, 16) and ctx.shape == (8,)
+    whole = torch.from_numpy(ds.load(0)[0]).permute(2, 0, 1).float().div(255)[None]
+    assert torch.allclose(ctx[:3], image_statistics(whole)[0, :3], atol=1e-5)  # means: any flip, same
+    plain = PairedDataset(pairs, crop=16, augment=True)
+    assert torch.equal(plain[0][0], low)  # the crop drawn does not depend on the context

@@ -29,6 +29,7 @@ class TrainConfig:
     out: str = "runs/train"             #: run folder: config, metrics CSV, plot, checkpoints
     model: str = "sid-unet"             #: registered model name (``lowlight models``)
     model_args: dict = field(default_factory=dict)  #: constructor overrides, e.g. ``{"width": 16}``
+    init: Optional[str] = None          #: weights to start from (same model; tensors that match are loaded)
     gamma: Optional[float] = None       #: the report's gamma LUT on the dark input (2.2), part of the model
     resize: Optional[tuple] = None      #: ``(width, height)`` to shrink training pairs to (report: 150x150)
     crop: Optional[int] = 128           #: random square crop for training; ``None`` trains on whole images
@@ -80,6 +81,9 @@ class TrainConfig:
         if not 0.0 < self.plateau_factor < 1.0:
             raise LowlightError(f"plateau_factor must be between 0 and 1, got {self.plateau_factor}")
         model_args(self.model, **self.model_args)
+        if self.init is not None and not Path(self.init).is_file():
+            raise LowlightError(f"init weights not found: {self.init}; give a .safetensors file from a run "
+                                f"or the package (lowlight models)")
         return self
 
     def to_dict(self) -> dict[str, Any]:

@@ -135,6 +135,14 @@ def random_crop_flip(low: np.ndarray, high: np.ndarray, crop: int | None, augmen
 
     Images smaller than the crop are mirror-padded to it first.
     """
+    low, high, _ = _crop_flip(low, high, crop, augment, rng)
+    return low, high
+
+
+def _crop_flip(low: np.ndarray, high: np.ndarray, crop: int | None, augment: bool,
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, tuple[int, bool]]:
+    """:func:`random_crop_flip`, also returning the ``(rotation, flip)`` it drew."""
+    k, flip = 0, False
     if crop:
         h, w = low.shape[:2]
         if crop > h or crop > w:  # small images: mirror-pad up to the crop size
@@ -150,7 +158,7 @@ def random_crop_flip(low: np.ndarray, high: np.ndarray, crop: int | None, augmen
         low, high = np.rot90(low, k), np.rot90(high, k)
         if flip:
             low, high = low[:, ::-1], high[:, ::-1]
-    return np.ascontiguousarray(low), np.ascontiguousarray(high)
+    return np.ascontiguousarray(low), np.ascontiguousarray(high), (k, flip)
 
 
 def resize_pair(low: np.ndarray, high: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -170,10 +178,14 @@ class PairedDataset:
     flip/rotation per sample. Randomness depends only on ``(seed, epoch, index)`` (see
     :meth:`set_epoch`), so a resumed run sees exactly the samples an uninterrupted one would.
     Decoded images are kept in memory when ``cache`` is set (485 LOL pairs take about 0.7 GB).
+    ``context`` (a model's ``context_stats``) adds a third item: what the model conditions on,
+    measured on the whole (flipped/rotated) dark image rather than the crop, as at inference.
     """
 
     def __init__(self, pairs: list[Pair], gamma: float | None = None, resize: tuple[int, int] | None = None,
-                 crop: int | None = None, augment: bool = False, seed: int = 0, cache: bool = True):
+                 crop: int | None = None, augment: bool = False, seed: int = 0, cache: bool = True,
+                 context=None):
+        self.context = context
         self.pairs = list(pairs)
         self.gamma, self.resize, self.crop, self.augment = gamma, resize, crop, augment
         self.seed, self.epoch, self.cache = seed, 0, cache
@@ -209,8 +221,14 @@ class PairedDataset:
         """Pair ``index`` with the crop and flip of random draw ``draw`` of this epoch."""
         import torch
 
-        low, high = self.load(index)
+        full, high = self.load(index)
         rng = np.random.default_rng([self.seed, self.epoch, draw])
-        low, high = random_crop_flip(low, high, self.crop, self.augment, rng)
+        low, high, (k, flip) = _crop_flip(full, high, self.crop, self.augment, rng)
         to_t = lambda a: torch.from_numpy(a).permute(2, 0, 1).float().div_(255.0)  # noqa: E731
-        return to_t(low), to_t(high)
+        if self.context is None:
+            return to_t(low), to_t(high)
+        whole = np.rot90(full, k)
+        whole = np.ascontiguousarray(whole[:, ::-1] if flip else whole)
+        with torch.no_grad():
+            ctx = self.context(to_t(whole)[None])[0]
+        return to_t(low), to_t(high), ctx

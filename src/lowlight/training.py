@@ -24,7 +24,7 @@ from typing import Callable
 import torch
 
 from . import __version__
-from .checkpoint import save_weights
+from .checkpoint import read_metadata, save_weights
 from .config import TrainConfig
 from .data import PairedDataset, find_pairs, split_pairs
 from .errors import LowlightError
@@ -84,6 +84,26 @@ class _Repeated(torch.utils.data.Dataset):
         return self.base.sample(j % len(self.base), j)
 
 
+def _load_init(net: torch.nn.Module, path: Path, name: str, log: Callable[[str], None]) -> None:
+    """Start ``net`` from a weights file of the same model: every tensor whose name and shape
+    match is loaded; parts the file lacks (a new branch) keep their fresh initialisation."""
+    from safetensors.torch import load_file
+
+    meta = read_metadata(path)
+    if meta["model"] != name:
+        raise LowlightError(f"{path} holds a {meta['model']} model, but the run trains {name}; "
+                            "fine-tune the model the weights were written for")
+    saved, own = load_file(str(path)), net.state_dict()
+    usable = {k: v for k, v in saved.items() if k in own and own[k].shape == v.shape}
+    if not usable:
+        raise LowlightError(f"{path} shares no tensors with {name} {model_args(name)}; check model_args")
+    net.load_state_dict(usable, strict=False)
+    fresh = [k for k in own if k not in usable]
+    if fresh:
+        log(f"init: {len(usable)} tensors from {path}; {len(fresh)} start fresh ({', '.join(fresh[:4])}"
+            f"{', ...' if len(fresh) > 4 else ''})")
+
+
 def _write_csv(path: Path, rows: list[dict]) -> None:
     buf = _io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
@@ -115,8 +135,11 @@ class Trainer:
         for extra in cfg.extra_data:
             train_pairs = train_pairs + find_pairs(Path(extra), "train")
         self.train_pairs, self.val_pairs = train_pairs, val_pairs
+        # Models conditioned on the whole image (gain-unet) see it whole in training too, not the crop.
+        with torch.device("meta"):
+            context = getattr(create_model(cfg.model, **cfg.model_args), "context_stats", None)
         base = PairedDataset(train_pairs, gamma=cfg.gamma, resize=cfg.resize, crop=cfg.crop,
-                             augment=cfg.augment, seed=cfg.seed)
+                             augment=cfg.augment, seed=cfg.seed, context=context)
         for i in progress_bar(range(len(base)), self.progress, desc="loading pairs", unit="pair",
                               leave=False):
             base.load(i)  # decode everything now: a bad file fails before the run folder is touched
@@ -127,7 +150,10 @@ class Trainer:
         memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         for i in range(cfg.ensemble):
             torch.manual_seed(cfg.seed * 1000 + i)
-            net = create_model(cfg.model, **cfg.model_args).to(self.device, memory_format=memory_format)
+            net = create_model(cfg.model, **cfg.model_args)
+            if cfg.init:
+                _load_init(net, Path(cfg.init), cfg.model, self.log if i == 0 else (lambda _: None))
+            net = net.to(self.device, memory_format=memory_format)
             opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
             if cfg.scheduler == "cosine":
                 sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs, eta_min=cfg.lr / 100)
@@ -185,13 +211,14 @@ class Trainer:
         bar = progress_bar(loader, self.progress, desc=f"epoch {self.epoch + 1}/{cfg.epochs}",
                            unit="batch", leave=False)
         memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
-        for b, (low, high) in enumerate(bar):
+        for b, (low, high, *context) in enumerate(bar):
             low = low.to(self.device, memory_format=memory_format, non_blocking=True)
             high = high.to(self.device, non_blocking=True)
+            extra = [c.to(self.device) for c in context]
             step_now = (b + 1) % cfg.accumulation == 0 or b + 1 == n_batches
             for k, (net, opt, scaler) in enumerate(zip(self.members, self.optimizers, self.scalers)):
                 with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
-                    loss = self.criterion(net(low).float(), high)
+                    loss = self.criterion(net(low, *extra).float(), high)
                 if not math.isfinite(loss.item()):
                     raise LowlightError(f"training diverged at epoch {self.epoch + 1} (loss {loss.item()}); "
                                         "lower --lr or keep gradient clipping on")

@@ -33,6 +33,32 @@ def image_statistics(x: torch.Tensor) -> torch.Tensor:
                       luma.std(1, keepdim=True)], dim=1)
 
 
+def image_descriptor(x: torch.Tensor, thumb: int) -> torch.Tensor:
+    """:func:`image_statistics` followed by a ``thumb`` x ``thumb`` area-average thumbnail of the
+    whole image, flattened: ``(B, 8 + 3 * thumb * thumb)``. The thumbnail lets the network learn
+    what kind of scene it sees (how bright its reference should be), not only how dark it is."""
+    small = F.adaptive_avg_pool2d(x.float(), (thumb, thumb))
+    return torch.cat([image_statistics(x), small.flatten(1)], dim=1)
+
+
+class ThumbnailEncoder(nn.Module):
+    """A small strided CNN on the exposure-normalised log thumbnail -> one feature vector."""
+
+    def __init__(self, thumb: int, features: int = 64):
+        super().__init__()
+        self.thumb = thumb
+        chans = [3, 16, 32, 64, features]
+        layers = []
+        for a, b in zip(chans[:-1], chans[1:]):
+            layers += [nn.Conv2d(a, b, 3, stride=2, padding=1), nn.LeakyReLU(0.1)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        t = torch.log(pixels.reshape(-1, 3, self.thumb, self.thumb) + 1e-3)
+        t = t - t.mean(dim=(1, 2, 3), keepdim=True)  # exposure is in the statistics; this sees content
+        return self.net(t).mean(dim=(2, 3))
+
+
 class GlobalContext(nn.Module):
     """Modulate bottleneck features by image-wide statistics (FiLM): ``y * (1 + scale) + shift``.
 
@@ -40,14 +66,23 @@ class GlobalContext(nn.Module):
     brighten depends on the whole scene's exposure. Starts as the identity (last layer zero).
     """
 
-    def __init__(self, channels: int, stats: int = 8, hidden: int = 64):
+    def __init__(self, channels: int, stats: int = 8, hidden: int = 64, thumb: int = 0):
         super().__init__()
+        self.stats = stats
         self.mlp = nn.Sequential(nn.Linear(stats, hidden), nn.LeakyReLU(0.1), nn.Linear(hidden, 2 * channels))
         nn.init.zeros_(self.mlp[-1].weight)
         nn.init.zeros_(self.mlp[-1].bias)
+        self.encoder = ThumbnailEncoder(thumb) if thumb else None
+        if thumb:  # a separate, zero-initialised path: adding it leaves a trained model unchanged
+            self.thumb_head = nn.Linear(64, 2 * channels)
+            nn.init.zeros_(self.thumb_head.weight)
+            nn.init.zeros_(self.thumb_head.bias)
 
     def forward(self, y: torch.Tensor, stats: torch.Tensor) -> torch.Tensor:
-        scale, shift = self.mlp(stats)[:, :, None, None].chunk(2, dim=1)
+        film = self.mlp(stats[:, : self.stats])
+        if self.encoder is not None:
+            film = film + self.thumb_head(self.encoder(stats[:, self.stats:]))
+        scale, shift = film[:, :, None, None].chunk(2, dim=1)
         return y * (1 + scale) + shift
 
 
@@ -64,17 +99,18 @@ class ResBlock(nn.Module):
 
 
 @register_model("gain-unet", "the default: 1/4-res U-Net, whole-image exposure cues, per-pixel gain + residual",
-                width=28, factor=4, blocks=(1, 2, 2), init_gain=4.0, context=True)
+                width=28, factor=4, blocks=(1, 2, 2), init_gain=4.0, context=True, thumb=0)
 class GainUNet(nn.Module):
     """Input and output ``(B, 3, H, W)`` in [0, 1] (output unclamped); any size (padded, cropped back).
 
     ``width`` channels at the first level (doubling per level), ``factor`` the pixel-unshuffle
     factor, ``blocks`` residual blocks per encoder level, ``init_gain`` the gain at initialisation, ``context`` conditions the bottleneck on whole-image
-    exposure statistics (:func:`image_statistics`).
+    exposure statistics (:func:`image_statistics`), ``thumb`` > 0 also on a learned encoding of a
+    ``thumb``-pixel thumbnail of the whole image (:func:`image_descriptor`).
     """
 
     def __init__(self, width: int = 28, factor: int = 4, blocks: tuple = (1, 2, 2), init_gain: float = 4.0,
-                 context: bool = True):
+                 context: bool = True, thumb: int = 0):
         super().__init__()
         chans = [width * 2 ** i for i in range(len(blocks))]
         self.factor = factor
@@ -85,7 +121,8 @@ class GainUNet(nn.Module):
         self.ups = nn.ModuleList(nn.ConvTranspose2d(chans[i + 1], chans[i], 2, stride=2)
                                  for i in reversed(range(len(chans) - 1)))
         self.decoders = nn.ModuleList(ResBlock(chans[i]) for i in reversed(range(len(chans) - 1)))
-        self.context = GlobalContext(chans[-1]) if context else None
+        self.thumb = thumb if context else 0
+        self.context = GlobalContext(chans[-1], thumb=self.thumb) if context else None
         self.head = nn.Conv2d(chans[0], 3 + 3 * factor * factor, 3, padding=1)
         with torch.no_grad():  # start as a plain brightening by init_gain, no residual
             self.head.weight.mul_(0.1)
@@ -94,13 +131,19 @@ class GainUNet(nn.Module):
 
     def context_stats(self, x: torch.Tensor) -> torch.Tensor | None:
         """What :meth:`forward` conditions on, from the whole image (None without ``context``)."""
-        return image_statistics(x) if self.context is not None else None
+        if self.context is None:
+            return None
+        return image_descriptor(x, self.thumb) if self.thumb else image_statistics(x)
 
     def forward(self, x: torch.Tensor, stats: torch.Tensor | None = None) -> torch.Tensor:
         """``stats``: :meth:`context_stats` of the full image when ``x`` is one tile of it."""
         if self.context is not None and stats is None:
-            stats = image_statistics(x)
+            stats = self.context_stats(x)
         x, size = pad_to_multiple(x, self.multiple)
+        return crop_to(self.forward_padded(x, stats), size)
+
+    def forward_padded(self, x: torch.Tensor, stats: torch.Tensor | None) -> torch.Tensor:
+        """The network on an input whose sides are multiples of :attr:`multiple` (what ONNX exports)."""
         y = self.stem(F.pixel_unshuffle(x, self.factor))
         skips = []
         for i, enc in enumerate(self.encoders):
@@ -115,4 +158,4 @@ class GainUNet(nn.Module):
         log_gain = h[:, :3].clamp(-4.0, 5.0)  # gains within [0.02, 148]: an unbounded exp can overflow
         gain = F.interpolate(torch.exp(log_gain), scale_factor=self.factor, mode="bilinear", align_corners=False)
         residual = F.pixel_shuffle(h[:, 3:], self.factor)
-        return crop_to(x * gain + residual, size)
+        return x * gain + residual
