@@ -1,4 +1,5 @@
-"""CPU latency of each registered model on one 600x400 image: median of repeated runs, fp32.
+"""CPU latency of each registered model's bare network on one 600x400 image, fp32 (for the whole
+enhance path of one model, backends and thread counts, use `lowlight benchmark`).
 
     python bench/latency.py [--threads 2] [--repeats 10] [--models gain-unet sid-unet]
 
@@ -9,25 +10,18 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
-import time
 
 import torch
 
+from lowlight.benchmark import median_time
 from lowlight.models import count_parameters, create_model, gmacs, list_models
 
 
 def latency_ms(model: torch.nn.Module, height: int, width: int, repeats: int, warmup: int = 3) -> float:
-    """Median wall time in ms of ``model`` on a ``(1, 3, height, width)`` input."""
+    """Median wall time in ms of the bare network on a ``(1, 3, height, width)`` input."""
     x = torch.rand(1, 3, height, width).contiguous(memory_format=torch.channels_last)
-    times = []
     with torch.inference_mode():
-        for i in range(warmup + repeats):
-            start = time.perf_counter()
-            model(x)
-            if i >= warmup:
-                times.append((time.perf_counter() - start) * 1000.0)
-    return statistics.median(times)
+        return median_time(lambda: model(x), repeats, warmup) * 1000.0
 
 
 def main() -> None:

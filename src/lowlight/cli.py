@@ -1,4 +1,4 @@
-"""The ``lowlight`` command: enhance, evaluate, train, compare, tune, synth, models.
+"""The ``lowlight`` command: enhance, evaluate, train, compare, tune, synth, export, benchmark, models.
 
 Heavy imports (torch) happen inside each command, so ``--help`` and ``--version`` are instant.
 Every user error is a :class:`~lowlight.errors.LowlightError`: one line on stderr, exit code 2.
@@ -115,10 +115,14 @@ def _load_enhancer(args: argparse.Namespace):
         from .classical import make_method
         from .config import parse_assignments
 
+        if getattr(args, "backend", None):
+            raise LowlightError("--backend applies to models, not to --method")
         return make_method(args.method, **parse_assignments(args.method_arg or [], "--method-arg"))
     if args.method_arg:
         raise LowlightError("--method-arg applies to --method only")
-    return load_model(args.weights or args.model, device=args.device)  # neither: the bundled default
+    backend = getattr(args, "backend", None)
+    return load_model(args.weights or args.model, device=args.device, backend=backend,  # none: the default
+                      threads=getattr(args, "threads", None))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -264,13 +268,92 @@ def _add_model_flags(p: argparse.ArgumentParser) -> None:
     from .classical import METHODS
 
     g = p.add_argument_group("model or method (at most one; default: the bundled model)")
-    g.add_argument("--weights", metavar="FILE", help="a .safetensors file from `lowlight train`")
+    g.add_argument("--weights", metavar="FILE",
+                   help="a .safetensors file from `lowlight train` or an .onnx file from `lowlight export`")
     g.add_argument("--model", metavar="NAME", help="a registered model with bundled weights (`lowlight models`)")
     g.add_argument("--method", choices=list(METHODS), metavar="NAME",
                    help=f"a classical method: {', '.join(METHODS)}")
     g.add_argument("--method-arg", action="append", metavar="KEY=VALUE",
                    help="a parameter of --method, e.g. clip_limit=3 (repeatable; see docs/BASELINES.md)")
     g.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda [auto]")
+    g.add_argument("--backend", choices=["torch", "onnx"],
+                   help="run the model with PyTorch or ONNX Runtime (pip install 'lowlight[onnx]') "
+                        "[torch; onnx for .onnx files]")
+    g.add_argument("--threads", type=int, metavar="N", help="CPU threads [PyTorch's or ONNX Runtime's default]")
+
+
+# -- benchmark -----------------------------------------------------------------------------------
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    import json
+
+    from .benchmark import as_dicts, machine, markdown_table, run_benchmark
+    from .config import parse_size
+    from .inference import load_model
+    from .models import count_parameters, gmacs
+
+    if args.weights and args.model:
+        raise LowlightError("pass only one of --weights and --model")
+    try:
+        small, large = parse_size(args.size), parse_size(args.large)
+    except ValueError:
+        raise LowlightError(f"sizes are WIDTHxHEIGHT, e.g. 600x400; got {args.size} and {args.large}") from None
+    if any(n < 1 for n in args.threads):
+        raise LowlightError("--threads takes positive counts, e.g. --threads 1 2")
+    source = args.weights or args.model
+    enhancer = load_model(source, device="cpu")
+    params, macs = count_parameters(enhancer.net), gmacs(enhancer.net, small[1], small[0])
+    header = (f"{enhancer.name}: {params / 1e6:.2f}M parameters, {macs:.2f} GMACs at {small[0]}x{small[1]}; "
+              f"{machine()}; fp32, median of {args.repeats} ({args.large_repeats} at {large[0]}x{large[1]})")
+    if not args.quiet:
+        print(header, file=sys.stderr if args.json else sys.stdout)
+    log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
+    rows = run_benchmark(source, args.backends, args.threads, small, large, args.repeats, args.large_repeats, log)
+    if args.json:
+        print(json.dumps({"model": enhancer.name, "parameters": params, "gmacs": macs, "machine": machine(),
+                          "small": list(small), "large": list(large), "rows": as_dicts(rows)}, indent=2))
+    else:
+        print(markdown_table(rows, small))
+    return 0
+
+
+# -- export --------------------------------------------------------------------------------------
+def cmd_export(args: argparse.Namespace) -> int:
+    from .inference import load_model
+    from .onnx_backend import export_onnx, load_onnx
+
+    if args.weights and args.model:
+        raise LowlightError("pass only one of --weights and --model")
+    target = Path(args.onnx)
+    if target.suffix.lower() != ".onnx":
+        raise LowlightError(f"--onnx expects a file name ending in .onnx, got {target}")
+    source = args.weights or args.model
+    if source and Path(source).suffix == ".onnx":
+        raise LowlightError(f"{source} is already an ONNX file; pass the .safetensors weights to export")
+    enhancer = load_model(source, device="cpu")
+    if target.resolve() == Path(enhancer.metadata["_path"]).resolve():
+        raise LowlightError(f"refusing to overwrite the weights {target} with the export; choose another name")
+    if target.exists() and not args.overwrite:
+        raise LowlightError(f"{target} exists; pass --overwrite to replace it")
+    data = export_onnx(enhancer, target, opset=args.opset)
+    if args.check:
+        import numpy as np
+        import torch
+
+        check = load_onnx(data)
+        image = torch.rand(1, 3, 203, 301, generator=torch.Generator().manual_seed(0)) ** 2
+        diff = (enhancer.process(image, tile=0) - check.process(image, tile=0)).abs().max().item()
+        print(f"checked: ONNX Runtime vs PyTorch on a 301x203 image, max difference {diff * 255:.3f}/255")
+        if not np.isfinite(diff) or diff > 1 / 255:
+            raise LowlightError(f"the export differs from PyTorch by {diff * 255:.2f}/255 (more than 1/255)")
+    print(f"wrote {target} ({len(data) / 1e6:.1f} MB, {enhancer.name}); run it with "
+          f"`lowlight enhance IMAGE --weights {target}` or any ONNX runtime")
+    return 0
+
+
+def _add_weights_flags(p: argparse.ArgumentParser) -> None:
+    """--weights/--model for commands that take a trained model only (no classical methods)."""
+    p.add_argument("--weights", metavar="FILE", help="a .safetensors file from `lowlight train` [bundled]")
+    p.add_argument("--model", metavar="NAME", help="a registered model with bundled weights [gain-unet]")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -426,6 +509,34 @@ def build_parser() -> argparse.ArgumentParser:
                    help="max white-balance error (log gain of red and blue), 0 disables [0.1]")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("export", help="export a model to ONNX",
+                       description="Export the bundled model (or --weights/--model) to an ONNX file for "
+                                   "ONNX Runtime or any other ONNX runtime; the file's metadata says how "
+                                   "to feed it. Needs pip install 'lowlight[onnx]'.")
+    p.add_argument("--onnx", required=True, metavar="FILE", help="the .onnx file to write")
+    _add_weights_flags(p)
+    p.add_argument("--opset", type=int, help="ONNX opset version [the exporter's default]")
+    p.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
+    p.add_argument("--check", action=argparse.BooleanOptionalAction, default=True,
+                   help="run the export with ONNX Runtime and compare with PyTorch [on]")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("benchmark", help="speed on this machine: latency, megapixels per second, per backend",
+                       description="Time the bundled model (or --weights/--model) as `lowlight enhance` runs it: "
+                                   "one 600x400 photo and one 12-megapixel photo (tiled automatically), for "
+                                   "each backend and thread count. Prints a Markdown table (or --json).")
+    _add_weights_flags(p)
+    p.add_argument("--backends", nargs="+", choices=["torch", "onnx"], default=["torch", "onnx"],
+                   help="[torch onnx]")
+    p.add_argument("--threads", nargs="+", type=int, default=[1, 2], metavar="N", help="thread counts [1 2]")
+    p.add_argument("--size", default="600x400", help="the small image, WIDTHxHEIGHT [600x400]")
+    p.add_argument("--large", default="4000x3000", help="the large image, WIDTHxHEIGHT [4000x3000, 12 MP]")
+    p.add_argument("--repeats", type=int, default=10, help="timed runs on the small image [10]")
+    p.add_argument("--large-repeats", type=int, default=3, help="timed runs on the large image [3]")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
+    p.set_defaults(func=cmd_benchmark)
 
     p = sub.add_parser("models", help="list models: parameters and GMACs at 600x400")
     p.set_defaults(func=cmd_models)

@@ -48,7 +48,13 @@ class Enhancer:
 
     @property
     def device(self) -> torch.device:
-        return next(self.net.parameters()).device
+        fixed = getattr(self.net, "device", None)  # an ONNX Runtime session says where it runs
+        return fixed if isinstance(fixed, torch.device) else next(self.net.parameters()).device
+
+    @property
+    def backend(self) -> str:
+        """``torch`` or ``onnx``: what runs the network."""
+        return "torch" if isinstance(self.net, nn.Module) else "onnx"
 
     def predict(self, image: np.ndarray) -> torch.Tensor:
         """Raw network output ``(1, 3, H, W)`` (float, unclamped) for a uint8 image."""
@@ -118,15 +124,36 @@ def pretrained_models() -> list[str]:
     return [name for name in list_models() if bundled_weights(name) is not None]
 
 
-def load_model(name_or_path: str | Path | None = None, device: str = "auto") -> Enhancer:
-    """Load a model once for many calls: a path to a ``.safetensors`` file from ``lowlight train``,
-    the name of a registered model that ships pretrained weights, or None for the default model."""
+BACKENDS = ("torch", "onnx")
+
+
+def load_model(name_or_path: str | Path | None = None, device: str = "auto", backend: str | None = None,
+               threads: int | None = None) -> Enhancer:
+    """Load a model once for many calls: a path to a ``.safetensors`` file from ``lowlight train``
+    or an ``.onnx`` file from ``lowlight export``, the name of a registered model that ships
+    pretrained weights, or None for the default model.
+
+    ``backend``: ``torch`` (the default) or ``onnx`` (ONNX Runtime on the CPU; ``.onnx`` files
+    always run there). ``threads``: CPU threads (for torch this sets the process-wide count).
+    """
     from .checkpoint import load_weights
     from .models import get_entry
 
-    dev = pick_device(device)
+    if backend not in (None, *BACKENDS):
+        raise LowlightError(f"unknown backend {backend!r}; choose torch or onnx")
     name_or_path = DEFAULT_MODEL if name_or_path is None else name_or_path
     path = Path(name_or_path)
+    if path.suffix == ".onnx" or backend == "onnx":
+        if device not in ("auto", "cpu"):
+            raise LowlightError(f"the onnx backend runs on the CPU; drop --device {device} or use --backend torch")
+        from .onnx_backend import load_onnx, to_onnx
+
+        if path.suffix == ".onnx":
+            return load_onnx(path, threads)
+        return to_onnx(load_model(name_or_path, "cpu", "torch"), threads)
+    dev = pick_device(device)
+    if threads:
+        torch.set_num_threads(threads)  # process-wide in PyTorch
     if path.suffix != ".safetensors" and not path.exists():
         get_entry(str(name_or_path))  # a clear error for unknown names
         bundled = bundled_weights(str(name_or_path))
@@ -137,6 +164,7 @@ def load_model(name_or_path: str | Path | None = None, device: str = "auto") -> 
                                 "--weights RUN_DIR/best.safetensors")
         path = bundled
     net, meta = load_weights(path, dev)
+    meta["_path"] = str(path)  # where it came from (the ONNX backend looks for its exported twin)
     return Enhancer(net, meta["model"], meta["model_args"], meta["preprocess"].get("gamma"), meta)
 
 

@@ -1,0 +1,127 @@
+"""Speed of a model as users run it: size, cost, latency on one LOL-sized photo and throughput on
+a 12-megapixel one, for each backend (PyTorch, ONNX Runtime) and thread count.
+
+Timings go through :meth:`lowlight.inference.Enhancer.process`, the path ``lowlight enhance``
+takes (whole-image statistics, automatic tiling, clamping), on a fixed synthetic dark image;
+each is the median of repeated runs after a warm-up run.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+import torch
+
+from .errors import LowlightError
+
+
+@dataclass
+class BenchRow:
+    """One backend at one thread count."""
+
+    backend: str
+    threads: int
+    latency_ms: float        #: median, one 600x400 image (or the ``small`` size)
+    large_s: float           #: median, one ``large`` image
+    large_mp: float          #: megapixels of the large image
+    megapixels_per_s: float
+
+
+def median_time(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
+    """Median wall time of ``fn()`` in seconds over ``repeats`` runs after ``warmup`` runs."""
+    if repeats < 1:
+        raise LowlightError(f"repeats must be at least 1, got {repeats}")
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def dark_image(width: int, height: int, seed: int = 0) -> torch.Tensor:
+    """A reproducible dark test image ``(1, 3, height, width)``: smooth gradients plus noise."""
+    g = torch.Generator().manual_seed(seed)
+    ys = torch.linspace(0, 1, height)[:, None]
+    xs = torch.linspace(0, 1, width)[None, :]
+    base = torch.stack([0.02 + 0.1 * xs * ys, 0.03 + 0.08 * ys.expand(height, width),
+                        0.02 + 0.06 * xs.expand(height, width)])
+    return (base + 0.01 * torch.rand(3, height, width, generator=g)).clamp(0, 1)[None]
+
+
+def machine() -> str:
+    """One line naming the CPU, core count and library versions."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            names = [line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    parts = [cpu, f"{os.cpu_count()} logical cores", f"torch {torch.__version__}"]
+    try:
+        import onnxruntime
+
+        parts.append(f"onnxruntime {onnxruntime.__version__}")
+    except ImportError:
+        pass
+    return ", ".join(parts)
+
+
+def run_benchmark(model=None, backends=("torch", "onnx"), threads=(1, 2), small=(600, 400),
+                  large=(4000, 3000), repeats: int = 10, large_repeats: int = 3,
+                  log: Callable[[str], None] = lambda _: None) -> list[BenchRow]:
+    """Time ``model`` (None: the bundled default; a name or weights path) for every backend and
+    thread count; ``small``/``large`` are ``(width, height)``. Restores torch's thread count."""
+    from .inference import load_model
+    from .onnx_backend import load_onnx, to_onnx
+
+    torch_model = load_model(model, device="cpu", backend="torch")
+    onnx_source = None
+    x_small, x_large = dark_image(*small), dark_image(*large, seed=1)
+    rows, saved_threads = [], torch.get_num_threads()
+    try:
+        for backend in backends:
+            for n in threads:
+                if backend == "torch":
+                    torch.set_num_threads(n)
+                    enhancer = torch_model
+                elif backend == "onnx":
+                    torch.set_num_threads(n)  # statistics and blending around the graph run in torch
+                    if onnx_source is None:  # the bundled .onnx twin, or one export reused for every count
+                        onnx_source = to_onnx(torch_model).net.source
+                    enhancer = load_onnx(onnx_source, n)
+                else:
+                    raise LowlightError(f"unknown backend {backend!r}; choose torch or onnx")
+                log(f"{backend}, {n} thread{'s' if n > 1 else ''}: {small[0]}x{small[1]} ...")
+                latency = median_time(lambda: enhancer.process(x_small), repeats)
+                log(f"{backend}, {n} thread{'s' if n > 1 else ''}: {large[0]}x{large[1]} ...")
+                large_s = median_time(lambda: enhancer.process(x_large), large_repeats)
+                mp = large[0] * large[1] / 1e6
+                rows.append(BenchRow(backend, n, latency * 1000.0, large_s, mp, mp / large_s))
+    finally:
+        torch.set_num_threads(saved_threads)
+    return rows
+
+
+def markdown_table(rows: list[BenchRow], small=(600, 400)) -> str:
+    """The rows as a Markdown table."""
+    if not rows:
+        return ""
+    mp = rows[0].large_mp
+    lines = [f"| backend | threads | {small[0]}x{small[1]} (ms) | {mp:.0f} MP (s) | MP/s |",
+             "|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r.backend} | {r.threads} | {r.latency_ms:.0f} | {r.large_s:.2f} | {r.megapixels_per_s:.2f} |")
+    return "\n".join(lines)
+
+
+def as_dicts(rows: list[BenchRow]) -> list[dict]:
+    return [asdict(r) for r in rows]
