@@ -1,6 +1,6 @@
 """Tiled inference with the bundled model: seams and memory.
 
-    python bench/tiling.py [--tile 768] [--overlap 256] [--skip-24mp]
+    python bench/tiling.py [--tile 1536] [--overlap 256] [--skip-24mp]   (defaults: the product's)
 
 1. Seams: a real dark photo (samples/dark/lime-8.png) upscaled to about 2 megapixels is enhanced
    whole and in tiles; prints the largest difference anywhere, in 1/255 steps (target: <= 1).
@@ -24,6 +24,7 @@ import torch
 from PIL import Image
 
 from lowlight import enhance, load_model
+from lowlight.tiling import DEFAULT_OVERLAP, DEFAULT_TILE
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,8 +58,8 @@ def memory_24mp() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tile", type=int, default=768)
-    parser.add_argument("--overlap", type=int, default=256)
+    parser.add_argument("--tile", type=int, default=DEFAULT_TILE)
+    parser.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP)
     parser.add_argument("--skip-24mp", action="store_true")
     args = parser.parse_args()
     print(f"{platform.processor() or platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads")

@@ -37,8 +37,14 @@ def cmd_models(args: argparse.Namespace) -> int:
     shipped = set(pretrained_models())
     print(f"{'name':<12} {'params':>10} {'GMACs@600x400':>14}  {'weights':<18} description")
     for name in list_models():
+        args = {}
+        if name in shipped:  # describe what ships, which may set arguments the registry leaves off
+            from .checkpoint import read_metadata
+            from .inference import bundled_weights
+
+            args = read_metadata(bundled_weights(name))["model_args"]
         with torch.device("meta"):
-            net = create_model(name)
+            net = create_model(name, **args)
         weights = ("bundled, default" if name == DEFAULT_MODEL else "bundled") if name in shipped else "-"
         print(f"{name:<12} {count_parameters(net) / 1e6:>9.2f}M {gmacs(net, 400, 600):>14.1f}  {weights:<18} "
               f"{get_entry(name).description}")

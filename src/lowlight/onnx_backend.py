@@ -196,23 +196,16 @@ def load_onnx(model: bytes | str | Path, threads: int | None = None, metadata: d
 def to_onnx(enhancer, threads: int | None = None):
     """The ONNX Runtime twin of a torch Enhancer: the bundled ``.onnx`` when it was exported from
     these very weights, else an export made now (in memory, a few seconds)."""
+    from .inference import Enhancer
+
     source = enhancer.metadata.get("_path")
     if source:
         shipped = Path(source).with_suffix(".onnx")
         if shipped.is_file():
             twin = OnnxNet(shipped, threads)
             if twin.metadata.get("source_sha256") == weights_digest(Path(source)):
-                return load_onnx(shipped, threads, {"_path": source})
+                return Enhancer(twin, twin.name, twin.args, twin.gamma, {**twin.metadata, "_path": source})
     return load_onnx(export_onnx(enhancer), threads, {"_path": source or ""})
 
 
-def onnx_available() -> bool:
-    """Whether onnxruntime can be imported (the ``onnx`` extra)."""
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-__all__ = ["export_onnx", "load_onnx", "to_onnx", "OnnxNet", "onnx_available", "weights_digest"]
+__all__ = ["export_onnx", "load_onnx", "to_onnx", "OnnxNet", "weights_digest"]
