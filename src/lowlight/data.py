@@ -130,18 +130,10 @@ def _natural(key: str):
 
 
 def random_crop_flip(low: np.ndarray, high: np.ndarray, crop: int | None, augment: bool,
-                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """The same random ``crop``-square crop, flips and 90-degree rotation on both images ``(H, W, 3)``.
-
-    Images smaller than the crop are mirror-padded to it first.
+                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, tuple[int, bool]]:
+    """The same random ``crop``-square crop, flips and 90-degree rotation on both images ``(H, W, 3)``;
+    also returns the ``(quarter turns, flip)`` drawn. Images smaller than the crop are mirror-padded first.
     """
-    low, high, _ = _crop_flip(low, high, crop, augment, rng)
-    return low, high
-
-
-def _crop_flip(low: np.ndarray, high: np.ndarray, crop: int | None, augment: bool,
-               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, tuple[int, bool]]:
-    """:func:`random_crop_flip`, also returning the ``(rotation, flip)`` it drew."""
     k, flip = 0, False
     if crop:
         h, w = low.shape[:2]
@@ -223,7 +215,7 @@ class PairedDataset:
 
         full, high = self.load(index)
         rng = np.random.default_rng([self.seed, self.epoch, draw])
-        low, high, (k, flip) = _crop_flip(full, high, self.crop, self.augment, rng)
+        low, high, (k, flip) = random_crop_flip(full, high, self.crop, self.augment, rng)
         to_t = lambda a: torch.from_numpy(a).permute(2, 0, 1).float().div_(255.0)  # noqa: E731
         if self.context is None:
             return to_t(low), to_t(high)
