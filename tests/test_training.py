@@ -108,6 +108,19 @@ def test_extra_data_is_mixed_into_training_only(lol_tiny, photos_tiny, tmp_path)
     assert apply(TrainConfig(), {"extra_data": "a,b"}).extra_data == ["a", "b"]
 
 
+def test_data_repeat_weights_the_main_pairs_against_the_extras(lol_tiny, photos_tiny, tmp_path):
+    from lowlight.synth import synthesize
+    from lowlight.training import Trainer
+    synthesize(photos_tiny, tmp_path / "syn", count=4, size=64, progress=False)
+    cfg = tiny(lol_tiny, tmp_path / "r", extra_data=str(tmp_path / "syn"), data_repeat=3, repeat=2)
+    trainer = Trainer(cfg, log=lambda s: None, progress=False)
+    index = trainer.dataset.index
+    assert len(trainer.dataset) == 2 * (3 * 3 + 4)
+    assert [index.count(i) for i in range(7)] == [6, 6, 6, 2, 2, 2, 2]  # 3 LOL pairs x3, 4 synth x1, twice
+    with pytest.raises(LowlightError, match="data_repeat"):
+        tiny(lol_tiny, tmp_path / "r", data_repeat=0).validate()
+
+
 def test_cosine_schedule_and_time_budget(lol_tiny, tmp_path):
     res = train(tiny(lol_tiny, tmp_path / "cos", epochs=3, scheduler="cosine", loss="l1+ssim"),
                 log=lambda s: None, progress=False)

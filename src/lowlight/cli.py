@@ -55,7 +55,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 _TRAIN_FLAGS = {  # CLI dest -> TrainConfig field
     "data": "data", "extra_data": "extra_data", "val_data": "val_data", "val_fraction": "val_fraction",
     "out": "out", "model": "model", "gamma": "gamma", "resize": "resize", "crop": "crop", "augment": "augment",
-    "repeat": "repeat", "max_pairs": "max_pairs", "batch_size": "batch_size", "lr": "lr",
+    "repeat": "repeat", "data_repeat": "data_repeat", "max_pairs": "max_pairs", "batch_size": "batch_size", "lr": "lr",
     "weight_decay": "weight_decay", "loss": "loss", "scheduler": "scheduler", "patience": "plateau_patience",
     "factor": "plateau_factor", "amp": "amp", "accumulation": "accumulation", "clip_norm": "clip_norm",
     "ensemble": "ensemble", "epochs": "epochs", "max_minutes": "max_minutes", "seed": "seed", "device": "device", "workers": "workers",
@@ -431,6 +431,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="random flips and 90-degree rotations [on]")
     g.add_argument("--repeat", type=int, help="passes over the pairs per epoch [1]")
+    g.add_argument("--data-repeat", type=int, metavar="N",
+                   help="each --data pair appears N times per pass, each --extra-data pair once [1]")
     g.add_argument("--max-pairs", type=int, help="use only the first N training pairs")
     g = p.add_argument_group("model")
     g.add_argument("--model", metavar="NAME", help="registered model (`lowlight models`) [sid-unet]")

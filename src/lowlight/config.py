@@ -35,6 +35,7 @@ class TrainConfig:
     crop: Optional[int] = 128           #: random square crop for training; ``None`` trains on whole images
     augment: bool = True                #: random flips and 90-degree rotations
     repeat: int = 1                     #: passes over the training pairs per epoch (for small sets)
+    data_repeat: int = 1                #: times each ``data`` pair appears per pass, ``extra_data`` pairs once
     max_pairs: Optional[int] = None     #: use only the first N training pairs (quick runs)
     batch_size: int = 8
     lr: float = 5e-4                    #: AdamW learning rate (the report's tuned value)
@@ -62,7 +63,8 @@ class TrainConfig:
         if not self.data:
             raise LowlightError("no training data given; pass --data DIR (a folder of low/high pairs)")
         positive = {"batch_size": self.batch_size, "epochs": self.epochs, "accumulation": self.accumulation,
-                    "ensemble": self.ensemble, "repeat": self.repeat}
+                    "ensemble": self.ensemble, "repeat": self.repeat,
+                    "data_repeat": self.data_repeat}
         for key, value in positive.items():
             if value < 1:
                 raise LowlightError(f"{key} must be at least 1, got {value}")

@@ -65,23 +65,26 @@ def _git_revision() -> str | None:
         return None
 
 
-def _epoch_order(n: int, repeat: int, seed: int, epoch: int) -> list[int]:
+def _epoch_order(n: int, seed: int, epoch: int) -> list[int]:
     """The shuffled sample order of one epoch, a function of (seed, epoch) only."""
     gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-    return torch.randperm(n * repeat, generator=gen).tolist()
+    return torch.randperm(n, generator=gen).tolist()
 
 
 class _Repeated(torch.utils.data.Dataset):
-    """``repeat`` passes over a PairedDataset; sample ``j`` is pair ``j % n`` with its own random crop."""
+    """``repeat`` passes over a PairedDataset in which the first ``n_main`` pairs (``--data``) appear
+    ``main_repeat`` times per pass and the rest (``--extra-data``) once; every sample draws its own crop."""
 
-    def __init__(self, base: PairedDataset, repeat: int):
-        self.base, self.repeat = base, repeat
+    def __init__(self, base: PairedDataset, repeat: int, n_main: int | None = None, main_repeat: int = 1):
+        n_main = len(base) if n_main is None else n_main
+        one_pass = list(range(n_main)) * main_repeat + list(range(n_main, len(base)))
+        self.base, self.index = base, one_pass * repeat
 
     def __len__(self) -> int:
-        return len(self.base) * self.repeat
+        return len(self.index)
 
     def __getitem__(self, j: int):
-        return self.base.sample(j % len(self.base), j)
+        return self.base.sample(self.index[j], j)
 
 
 def _load_init(net: torch.nn.Module, path: Path, name: str, log: Callable[[str], None]) -> None:
@@ -132,6 +135,7 @@ class Trainer:
             train_pairs, val_pairs = split_pairs(train_pairs, cfg.val_fraction, cfg.seed)
         if cfg.max_pairs:
             train_pairs = train_pairs[: cfg.max_pairs]
+        n_main = len(train_pairs)
         for extra in cfg.extra_data:
             train_pairs = train_pairs + find_pairs(Path(extra), "train")
         self.train_pairs, self.val_pairs = train_pairs, val_pairs
@@ -143,7 +147,7 @@ class Trainer:
         for i in progress_bar(range(len(base)), self.progress, desc="loading pairs", unit="pair",
                               leave=False):
             base.load(i)  # decode everything now: a bad file fails before the run folder is touched
-        self.dataset = _Repeated(base, cfg.repeat)
+        self.dataset = _Repeated(base, cfg.repeat, n_main, cfg.data_repeat)
         self.criterion = get_loss(cfg.loss)
 
         self.members, self.optimizers, self.schedulers, self.scalers = [], [], [], []
@@ -199,7 +203,7 @@ class Trainer:
     def _train_epoch(self) -> float:
         cfg = self.cfg
         self.dataset.base.set_epoch(self.epoch)
-        order = _epoch_order(len(self.dataset.base), cfg.repeat, cfg.seed, self.epoch)
+        order = _epoch_order(len(self.dataset), cfg.seed, self.epoch)
         loader = torch.utils.data.DataLoader(self.dataset, batch_size=cfg.batch_size, sampler=order,
                                              num_workers=cfg.workers, drop_last=False)
         for m in self.members:
