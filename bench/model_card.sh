@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every number in docs/MODEL.md, from the repository root on a machine with ../shared beside it:
 #   bash bench/model_card.sh            # all steps
+#   bash bench/model_card.sh train      # synthetic pairs, both training stages, ship the best checkpoint
 #   bash bench/model_card.sh budget     # the equal-time runs, then the tables
 #   bash bench/model_card.sh evaluate   # only the tables, grid and latency (needs the trained runs)
 # CPU: 2 x86-64 cores, fp32. The same commands use a CUDA GPU when one is present.
@@ -8,7 +9,11 @@ set -euo pipefail
 SHARED=${SHARED:-../shared/datasets}
 step=${1:-all}
 
-if [[ $step == all ]]; then
+case $step in all | train | budget | evaluate) ;; *)
+  echo "unknown step '$step': use all, train, budget or evaluate" >&2; exit 2 ;;
+esac
+
+if [[ $step == all || $step == train ]]; then
   # Synthetic pairs: 8 darkenings of each training photo (never the 8 held-out ones), and
   # 4 of each held-out photo for testing.
   lowlight synth --photos "$SHARED/photos" --out runs/synth-photos --count 232 --size 512 --seed 1
@@ -31,6 +36,7 @@ if [[ $step == all || $step == budget ]]; then
   lowlight train --config configs/gain-unet.json --model seed-unet --lr 5e-4 --loss mse --scheduler plateau \
     --max-minutes 8 --out runs/budget8-seed-unet --overwrite
 fi
+[[ $step == train ]] && exit 0
 BUDGET=(gain-unet-8min=runs/budget8-gain-unet/best.safetensors sid-unet-8min=runs/budget8-sid-unet/best.safetensors
         seed-unet-8min=runs/budget8-seed-unet/best.safetensors)
 
@@ -47,5 +53,7 @@ lowlight compare --images "$SHARED"/real-lowlight/LIME/{1,3,8}.png "$SHARED"/rea
 # Cost: parameters, GMACs at 600x400, CPU latency (2 threads, median of 20), weights size;
 # then the whole enhance path per backend and thread count (docs/SPEED.md).
 python bench/latency.py --models gain-unet sid-unet --repeats 20
+# Where the LOL error comes from: brightness vs detail, scenes with and without training pairs nearby.
+python bench/lol_brightness.py --data "$SHARED/LOL-v1"
 ls -l src/lowlight/weights/gain-unet.safetensors src/lowlight/weights/gain-unet.onnx
 lowlight benchmark --threads 1 2
