@@ -40,6 +40,25 @@ def test_params_stay_in_the_stated_ranges():
     assert sample_params(rng, color_cast=0).gain_r == 1.0
 
 
+def test_jpeg_step_compresses_the_dark_frame_and_leaves_other_draws_alone(photos_tiny, tmp_path):
+    rng = np.random.default_rng(0)
+    ramp = np.tile(np.linspace(0, 60, 64, dtype=np.uint8)[None, :, None], (64, 1, 3))
+    noisy = darken(ramp, DarkenParams(0.5, 2000, 4.0), rng)
+    compressed = darken(ramp, DarkenParams(0.5, 2000, 4.0, jpeg_quality=75), np.random.default_rng(0))
+    assert not np.array_equal(noisy, compressed)
+    assert np.abs(noisy.astype(int) - compressed).mean() < 6  # the same frame, compressed
+    qualities = [sample_params(np.random.default_rng(i), jpeg=0.5).jpeg_quality for i in range(200)]
+    assert 70 <= min(q for q in qualities if q) and max(qualities) <= 95
+    assert 60 < sum(q > 0 for q in qualities) < 140
+    plain = synthesize(photos_tiny, tmp_path / "a", count=3, size=64, seed=3, progress=False)
+    jpeg = synthesize(photos_tiny, tmp_path / "b", count=3, size=64, seed=3, jpeg=1.0, progress=False)
+    for a, b in zip(plain, jpeg):  # the JPEG draw comes last: exposure and noise are unchanged
+        assert {k: v for k, v in a.items() if k != "jpeg_quality"} == \
+            {k: v for k, v in b.items() if k != "jpeg_quality"} and b["jpeg_quality"] >= 70
+    with pytest.raises(LowlightError, match="jpeg"):
+        synthesize(photos_tiny, tmp_path / "c", count=1, jpeg=2.0, progress=False)
+
+
 def test_synthesize_writes_a_lol_style_folder(photos_tiny, tmp_path):
     recs = synthesize(photos_tiny, tmp_path / "s", count=5, size=64, seed=3, progress=False)
     pairs = find_pairs(tmp_path / "s")

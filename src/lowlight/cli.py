@@ -22,7 +22,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
     records = synthesize(Path(args.photos), Path(args.out), count=args.count, size=args.size,
                          seed=args.seed, split=args.split, color_cast=args.color_cast,
-                         progress=not args.quiet)
+                         jpeg=args.jpeg, progress=not args.quiet)
     print(f"wrote {len(records)} pairs to {args.out}/low and {args.out}/high (parameters in pairs.jsonl)")
     return 0
 
@@ -505,7 +505,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("synth", help="make low-light pairs from normal-light photos",
                        description="Darken well-exposed photos with a physical model (exposure cut in "
                                    "linear light, shot and read noise, white-balance error, 8-bit "
-                                   "quantisation) into a low/ + high/ folder.")
+                                   "quantisation, optional JPEG) into a low/ + high/ folder.")
     p.add_argument("--photos", required=True, metavar="DIR", help="folder of well-exposed photos")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (gets low/, high/, pairs.jsonl)")
     p.add_argument("--count", type=int, help="number of pairs [one per photo]")
@@ -515,6 +515,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="which photos: train skips the fixed held-out test photos [train]")
     p.add_argument("--color-cast", type=float, default=0.1,
                    help="max white-balance error (log gain of red and blue), 0 disables [0.1]")
+    p.add_argument("--jpeg", type=float, default=0.0, metavar="P",
+                   help="share of dark images saved as JPEG (quality 70-95, 4:2:0), as cameras do [0]")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_synth)
 

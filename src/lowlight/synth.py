@@ -9,6 +9,9 @@ For a well-exposed sRGB photo ``I`` (the reference), the dark version is made in
    shot noise ``Poisson(x e W)`` plus Gaussian read noise of ``r`` electrons, ``r`` log-uniform
    in ``[0.5, 8]``; divided by ``W`` and clipped to [0, 1].
 4. ``linear_to_srgb`` and rounding to 8 bits.
+5. Optionally (``jpeg`` > 0, the probability; default 0), JPEG compression as a camera or phone
+   saves the dark frame: quality uniform in ``[70, 95]``, 4:2:0 chroma subsampling. A large gain
+   turns those 8x8 blocks and chroma smears into visible patterns, so a model must see them.
 
 Each pair draws its own parameters from a seeded generator and records them in ``pairs.jsonl``.
 ``lowlight/resources/photos_split.json`` fixes which of ``../shared/datasets/photos/`` are held out
@@ -32,6 +35,7 @@ from .progress import progress as progress_bar
 EXPOSURE_RANGE = (0.02, 0.25)
 FULL_WELL_RANGE = (1000.0, 20000.0)
 READ_NOISE_RANGE = (0.5, 8.0)
+JPEG_QUALITY_RANGE = (70, 95)
 
 
 @dataclass(frozen=True)
@@ -43,20 +47,27 @@ class DarkenParams:
     read_noise: float
     gain_r: float = 1.0
     gain_b: float = 1.0
+    jpeg_quality: int = 0  #: 0: saved losslessly
+
 
 
 def _log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
     return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
 
 
-def sample_params(rng: np.random.Generator, color_cast: float = 0.1) -> DarkenParams:
-    """Draw exposure, noise and white-balance error from the stated ranges."""
+def sample_params(rng: np.random.Generator, color_cast: float = 0.1, jpeg: float = 0.0) -> DarkenParams:
+    """Draw exposure, noise, white-balance error and (with probability ``jpeg``) a JPEG quality.
+
+    The JPEG draw comes last and only when ``jpeg`` > 0, so pairs made without it are unchanged."""
     exposure = _log_uniform(rng, *EXPOSURE_RANGE)
     full_well = _log_uniform(rng, *FULL_WELL_RANGE)
     read_noise = _log_uniform(rng, *READ_NOISE_RANGE)
     gain_r, gain_b = (float(np.exp(rng.uniform(-color_cast, color_cast))) for _ in range(2)) \
         if color_cast > 0 else (1.0, 1.0)
-    return DarkenParams(exposure, full_well, read_noise, gain_r, gain_b)
+    quality = 0
+    if jpeg > 0 and rng.uniform() < jpeg:
+        quality = int(rng.integers(JPEG_QUALITY_RANGE[0], JPEG_QUALITY_RANGE[1] + 1))
+    return DarkenParams(exposure, full_well, read_noise, gain_r, gain_b, quality)
 
 
 def darken(image: np.ndarray, params: DarkenParams, rng: np.random.Generator) -> np.ndarray:
@@ -66,7 +77,19 @@ def darken(image: np.ndarray, params: DarkenParams, rng: np.random.Generator) ->
     electrons = np.clip(x * params.exposure, 0.0, 1.0) * params.full_well
     noisy = rng.poisson(electrons) + rng.normal(0.0, params.read_noise, size=electrons.shape)
     dark = np.clip(noisy / params.full_well, 0.0, 1.0)
-    return np.round(linear_to_srgb(dark) * 255.0).astype(np.uint8)
+    dark = np.round(linear_to_srgb(dark) * 255.0).astype(np.uint8)
+    return jpeg_roundtrip(dark, params.jpeg_quality) if params.jpeg_quality else dark
+
+
+def jpeg_roundtrip(image: np.ndarray, quality: int) -> np.ndarray:
+    """``image`` after saving as a JPEG of ``quality`` (4:2:0) and decoding it again."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="JPEG", quality=quality, subsampling="4:2:0")
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
 
 
 def photo_split() -> dict[str, list[str]]:
@@ -112,7 +135,8 @@ def _crop_resize(image: np.ndarray, size: int, rng: np.random.Generator, full: b
 
 
 def synthesize(photos: Path, out: Path, count: int | None = None, size: int = 512, seed: int = 0,
-               split: str = "train", color_cast: float = 0.1, progress: bool = True) -> list[dict]:
+               split: str = "train", color_cast: float = 0.1, jpeg: float = 0.0,
+               progress: bool = True) -> list[dict]:
     """Write ``count`` pairs (default: one per photo) as ``out/low/NAME.png`` + ``out/high/NAME.png``.
 
     Photo ``i % n`` gives pair ``i``; its first use is the whole photo, later ones random crops.
@@ -122,6 +146,8 @@ def synthesize(photos: Path, out: Path, count: int | None = None, size: int = 51
     count = len(sources) if count is None else count
     if count < 1:
         raise LowlightError(f"--count must be at least 1, got {count}")
+    if not 0.0 <= jpeg <= 1.0:
+        raise LowlightError(f"--jpeg is a probability between 0 and 1, got {jpeg}")
     if size < 0:
         raise LowlightError(f"--size must be 0 (keep) or a positive long side, got {size}")
     out = Path(out)
@@ -132,7 +158,7 @@ def synthesize(photos: Path, out: Path, count: int | None = None, size: int = 51
         src = sources[i % len(sources)]
         rng = np.random.default_rng([seed, i])
         high = _crop_resize(read_image(src), size, rng, full=i < len(sources))
-        params = sample_params(rng, color_cast)
+        params = sample_params(rng, color_cast, jpeg)
         low = darken(high, params, rng)
         name = f"{src.stem}-{i // len(sources)}"
         save_image(high, out / "high" / f"{name}.png")
