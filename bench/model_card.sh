@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every number in docs/MODEL.md, from the repository root on a machine with ../shared beside it:
 #   bash bench/model_card.sh            # all steps
-#   bash bench/model_card.sh train      # synthetic pairs, both training stages, ship the best checkpoint
+#   bash bench/model_card.sh train      # synthetic pairs, the three training stages, ship the best checkpoint
 #   bash bench/model_card.sh budget     # the equal-time runs, then the tables
 #   bash bench/model_card.sh evaluate   # only the tables, grid and latency (needs the trained runs)
 # CPU: 2 x86-64 cores, fp32. The same commands use a CUDA GPU when one is present.
@@ -15,15 +15,21 @@ esac
 
 if [[ $step == all || $step == train ]]; then
   # Synthetic pairs: 8 darkenings of each training photo (never the 8 held-out ones), and
-  # 4 of each held-out photo for testing.
+  # 4 of each held-out photo for testing; then 8 more of each training photo, 70% saved as JPEG
+  # (stage 3), and the test pairs' parameters again, every dark image saved as JPEG.
   lowlight synth --photos "$SHARED/photos" --out runs/synth-photos --count 232 --size 512 --seed 1
   lowlight synth --photos "$SHARED/photos" --out runs/synth-photos-test --split test --count 32 --size 512 --seed 2
+  lowlight synth --photos "$SHARED/photos" --out runs/synth-photos-jpeg --count 232 --size 512 --seed 3 --jpeg 0.7
+  lowlight synth --photos "$SHARED/photos" --out runs/synth-photos-test-jpeg --split test --count 32 --size 512 \
+    --seed 2 --jpeg 1
   # The default model, stage 1: configs/gain-unet.json (LOL-v1 our485 minus 10% validation, + synth pairs).
   lowlight train --config configs/gain-unet.json
   # Stage 2: grow the thumbnail branch and fine-tune from stage 1 (configs/gain-unet-thumb.json).
   lowlight train --config configs/gain-unet-thumb.json
+  # Stage 3: 10 minutes on LOL + the JPEG-compressed synthetic pairs (configs/gain-unet-jpeg.json).
+  lowlight train --config configs/gain-unet-jpeg.json
   # What ships: the best checkpoint by validation loss, and its ONNX twin.
-  cp runs/gain-unet-thumb/best.safetensors src/lowlight/weights/gain-unet.safetensors
+  cp runs/gain-unet-jpeg/best.safetensors src/lowlight/weights/gain-unet.safetensors
   lowlight export --onnx src/lowlight/weights/gain-unet.onnx --overwrite
 fi
 
@@ -46,6 +52,8 @@ lowlight compare --data "$SHARED/LOL-v1" --methods identity gamma hist-eq clahe 
   --out docs/model/lol-v1-eval15
 lowlight compare --data runs/synth-photos-test --methods identity gamma hist-eq clahe lime \
   --weights gain-unet=src/lowlight/weights/gain-unet.safetensors "${BUDGET[@]}" --grid 3 --out docs/model/photos-test
+lowlight compare --data runs/synth-photos-test-jpeg --methods identity gamma hist-eq clahe lime \
+  --weights gain-unet=src/lowlight/weights/gain-unet.safetensors "${BUDGET[@]}" --grid 0 --out docs/model/photos-test-jpeg
 # Real dark photos without references: the grid only.
 lowlight compare --images "$SHARED"/real-lowlight/LIME/{1,3,8}.png "$SHARED"/real-lowlight/DICM/{03,13,25}.jpg \
   --methods gamma hist-eq clahe lime --weights gain-unet=src/lowlight/weights/gain-unet.safetensors \
