@@ -50,7 +50,6 @@ class DarkenParams:
     jpeg_quality: int = 0  #: 0: saved losslessly
 
 
-
 def _log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
     return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
 
