@@ -50,20 +50,18 @@ def main() -> None:
     parser.add_argument("--model", help="bundled model name, instead of --weights")
     args = parser.parse_args()
 
-    numbers = []
+    train_pairs = find_pairs(args.data, "train")
+    numbers = np.array([int(p.name) for p in train_pairs if p.name.isdigit()])
     print("| split | pairs | reference mean grey (min-max) | slope | r | residual (log) |")
     print("|---|---|---|---|---|---|")
-    for split in ("train", "test"):
-        pairs = find_pairs(args.data, split)
-        if split == "train":
-            numbers = np.array([int(p.name) for p in pairs if p.name.isdigit()])
+    for split, pairs in (("train", train_pairs), ("test", find_pairs(args.data, "test"))):
         means = np.array([(read_image(p.low).mean(), read_image(p.high).mean()) for p in pairs])
         fit = log_fit(means[:, 0], means[:, 1])
         print(f"| {split} | {len(pairs)} | {means[:, 1].mean():.0f} ({means[:, 1].min():.0f}-{means[:, 1].max():.0f})"
               f" | {fit['slope']:.2f} | {fit['r']:.2f} | {fit['resid']:.2f} |")
 
     model = load_model(args.weights or args.model, device="cpu")
-    print(f"\n{model.name} ({args.weights or 'bundled'}) on eval15:\n")
+    print(f"\n{model.name} ({args.weights or 'bundled weights'}) on eval15:\n")
     print("| image | nearest training pair | input | output | reference | PSNR | GT-mean PSNR |")
     print("|---|---|---|---|---|---|---|")
     rows, near, outputs, refs = [], [], [], []
@@ -76,8 +74,8 @@ def main() -> None:
         rows.append((s["psnr"], s["psnr_gtmean"]))
         gap = int(np.abs(numbers - int(pair.name)).min()) if len(numbers) and pair.name.isdigit() else None
         near.append(gap is not None and gap <= NEAR)
-        print(f"| {pair.name} | {'-' if gap is None else f'{gap} away'} | {low.mean():.0f} | {out.mean():.0f} | {high.mean():.0f} | {s['psnr']:.2f} | "
-              f"{s['psnr_gtmean']:.2f} |")
+        print(f"| {pair.name} | {'-' if gap is None else f'{gap} away'} | {low.mean():.0f} | {out.mean():.0f} "
+              f"| {high.mean():.0f} | {s['psnr']:.2f} | {s['psnr_gtmean']:.2f} |")
     rows, near = np.array(rows), np.array(near)
     for label, keep in (("mean", near | ~near), (f"mean, training pair within {NEAR}", near),
                         (f"mean, none within {NEAR}", ~near)):
@@ -85,12 +83,13 @@ def main() -> None:
             plain, gtm = rows[keep].mean(axis=0)
             print(f"| {label} ({keep.sum()}) | | | | | {plain:.2f} | {gtm:.2f} |")
 
-    _, held_out = split_pairs(find_pairs(args.data, "train"), 0.1, 0)
-    held = [(model(read_image(p.low)).astype(np.float64), read_image(p.high)) for p in held_out]
+    _, held_out = split_pairs(train_pairs, 0.1, 0)
+    held_outs = [model(read_image(p.low)).astype(np.float64) for p in held_out]
+    held_refs = [read_image(p.high) for p in held_out]
     print("\n| every output times | " + " | ".join(f"{f:g}" for f in SCALES) + " |")
     print("|---|" + "---|" * len(SCALES))
-    for label, (outs, hs) in ((f"{len(held)} held-out our485 pairs", zip(*held)), ("eval15", (outputs, refs))):
-        outs, hs = list(outs), list(hs)
+    for label, outs, hs in ((f"{len(held_out)} held-out our485 pairs", held_outs, held_refs),
+                            ("eval15", outputs, refs)):
         print(f"| {label} | " + " | ".join(f"{scaled_psnr(outs, hs, f):.2f}" for f in SCALES) + " |")
 
 
