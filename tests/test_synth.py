@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from lowlight.color import srgb_to_linear
 from lowlight.data import find_pairs
@@ -57,6 +58,19 @@ def test_jpeg_step_compresses_the_dark_frame_and_leaves_other_draws_alone(photos
             {k: v for k, v in b.items() if k != "jpeg_quality"} and b["jpeg_quality"] >= 70
     with pytest.raises(LowlightError, match="jpeg"):
         synthesize(photos_tiny, tmp_path / "c", count=1, jpeg=2.0, progress=False)
+
+
+def test_lights_saturate_the_dark_frame_and_only_brighten_the_reference(photos_tiny, tmp_path):
+    plain = synthesize(photos_tiny, tmp_path / "a", count=3, size=64, seed=3, progress=False)
+    lamps = synthesize(photos_tiny, tmp_path / "b", count=3, size=64, seed=3, lights=1.0, progress=False)
+    for a, b in zip(plain, lamps):  # the light draw comes last: exposure and noise are unchanged
+        assert {k: v for k, v in a.items() if k not in ("lights", "light_seed")} == \
+            {k: v for k, v in b.items() if k not in ("lights", "light_seed")} and 1 <= b["lights"] <= 8
+        read = lambda run, kind: np.asarray(Image.open(tmp_path / run / kind / f"{a['name']}.png"))  # noqa: E731
+        assert (read("b", "high") >= read("a", "high")).all() and read("b", "high").max() == 255
+        assert read("a", "low").max() < 200 <= read("b", "low").max()  # exposure <= 0.25 never saturates
+    with pytest.raises(LowlightError, match="lights"):
+        synthesize(photos_tiny, tmp_path / "c", count=1, lights=-0.1, progress=False)
 
 
 def test_synthesize_writes_a_lol_style_folder(photos_tiny, tmp_path):

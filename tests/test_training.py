@@ -121,8 +121,18 @@ def test_data_repeat_weights_the_main_pairs_against_the_extras(lol_tiny, photos_
         tiny(lol_tiny, tmp_path / "r", data_repeat=0).validate()
 
 
+def test_forgive_white_drops_only_the_penalty_above_a_clipped_reference():
+    from lowlight.losses import forgive_white
+    target = torch.tensor([1.0, 1.0, 0.5, 0.5])
+    out = torch.tensor([1.3, 0.8, 1.3, 0.2], requires_grad=True)
+    kept = forgive_white(out, target)
+    assert kept.tolist() == pytest.approx([1.0, 0.8, 1.3, 0.2])
+    torch.nn.functional.l1_loss(kept, target, reduction="sum").backward()
+    assert out.grad.tolist() == [0.0, -1.0, 1.0, -1.0]  # too dark under white still learns; too bright grey too
+
+
 def test_cosine_schedule_and_time_budget(lol_tiny, tmp_path):
-    res = train(tiny(lol_tiny, tmp_path / "cos", epochs=3, scheduler="cosine", loss="l1+ssim"),
+    res = train(tiny(lol_tiny, tmp_path / "cos", epochs=3, scheduler="cosine", loss="l1+ssim", forgive_white=True),
                 log=lambda s: None, progress=False)
     lrs = [row["lr"] for row in res.history]
     assert lrs[0] == 1e-3 and lrs[0] > lrs[1] > lrs[2] >= 1e-5

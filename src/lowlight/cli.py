@@ -22,7 +22,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
     records = synthesize(Path(args.photos), Path(args.out), count=args.count, size=args.size,
                          seed=args.seed, split=args.split, color_cast=args.color_cast,
-                         jpeg=args.jpeg, progress=not args.quiet)
+                         jpeg=args.jpeg, lights=args.lights, progress=not args.quiet)
     print(f"wrote {len(records)} pairs to {args.out}/low and {args.out}/high (parameters in pairs.jsonl)")
     return 0
 
@@ -56,9 +56,10 @@ _TRAIN_FLAGS = {  # CLI dest -> TrainConfig field
     "data": "data", "extra_data": "extra_data", "val_data": "val_data", "val_fraction": "val_fraction",
     "out": "out", "model": "model", "gamma": "gamma", "resize": "resize", "crop": "crop", "augment": "augment",
     "repeat": "repeat", "data_repeat": "data_repeat", "max_pairs": "max_pairs", "batch_size": "batch_size", "lr": "lr",
-    "weight_decay": "weight_decay", "loss": "loss", "scheduler": "scheduler", "patience": "plateau_patience",
-    "factor": "plateau_factor", "amp": "amp", "accumulation": "accumulation", "clip_norm": "clip_norm",
-    "ensemble": "ensemble", "epochs": "epochs", "max_minutes": "max_minutes", "seed": "seed", "device": "device", "workers": "workers",
+    "weight_decay": "weight_decay", "loss": "loss", "forgive_white": "forgive_white", "scheduler": "scheduler",
+    "patience": "plateau_patience", "factor": "plateau_factor", "amp": "amp", "accumulation": "accumulation",
+    "clip_norm": "clip_norm", "ensemble": "ensemble", "epochs": "epochs", "max_minutes": "max_minutes",
+    "seed": "seed", "device": "device", "workers": "workers",
 }
 _RESUME_CHANGEABLE = {"epochs", "max_minutes", "device", "workers"}
 
@@ -448,6 +449,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--lr", type=float, help="AdamW learning rate [5e-4]")
     g.add_argument("--weight-decay", type=float, help="AdamW weight decay [1e-4]")
     g.add_argument("--loss", choices=["mse", "l1", "charbonnier", "ssim", "l1+ssim"], help="[mse]")
+    g.add_argument("--forgive-white", action=argparse.BooleanOptionalAction, default=None,
+                   help="no loss where the reference is clipped white and the output brighter: "
+                        "outputs are clamped to white anyway, and the penalty teaches dark halos [off]")
     g.add_argument("--scheduler", choices=["plateau", "cosine"],
                    help="plateau: halve on a validation plateau (the report's); cosine: decay to lr/100 [plateau]")
     g.add_argument("--patience", type=int, help="ReduceLROnPlateau patience in epochs [2]")
@@ -505,7 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("synth", help="make low-light pairs from normal-light photos",
                        description="Darken well-exposed photos with a physical model (exposure cut in "
                                    "linear light, shot and read noise, white-balance error, 8-bit "
-                                   "quantisation, optional JPEG) into a low/ + high/ folder.")
+                                   "quantisation, optional JPEG and lamps) into a low/ + high/ folder.")
     p.add_argument("--photos", required=True, metavar="DIR", help="folder of well-exposed photos")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (gets low/, high/, pairs.jsonl)")
     p.add_argument("--count", type=int, help="number of pairs [one per photo]")
@@ -517,6 +521,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="max white-balance error (log gain of red and blue), 0 disables [0.1]")
     p.add_argument("--jpeg", type=float, default=0.0, metavar="P",
                    help="share of dark images saved as JPEG (quality 70-95, 4:2:0), as cameras do [0]")
+    p.add_argument("--lights", type=float, default=0.0, metavar="P",
+                   help="share of pairs given 1-8 lamps that saturate the dark image, as in night photos [0]")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_synth)
 

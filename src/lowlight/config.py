@@ -41,6 +41,7 @@ class TrainConfig:
     lr: float = 5e-4                    #: AdamW learning rate (the report's tuned value)
     weight_decay: float = 1e-4          #: AdamW weight decay
     loss: str = "mse"                   #: mse (the report's), l1, charbonnier, ssim or l1+ssim
+    forgive_white: bool = False         #: no loss where the reference is clipped white and the output brighter
     scheduler: str = "plateau"          #: plateau (the report's ReduceLROnPlateau) or cosine (to lr/100)
     plateau_patience: int = 2           #: ReduceLROnPlateau on validation loss
     plateau_factor: float = 0.5

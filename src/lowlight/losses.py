@@ -1,4 +1,5 @@
-"""Training losses by name: MSE (the report's), L1, Charbonnier, SSIM and L1 plus SSIM."""
+"""Training losses by name: MSE (the report's), L1, Charbonnier, SSIM and L1 plus SSIM; and
+:func:`forgive_white` for references with clipped highlights."""
 
 from __future__ import annotations
 
@@ -26,6 +27,18 @@ def ssim_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 def l1_ssim(output: torch.Tensor, target: torch.Tensor, weight: float = 0.2) -> torch.Tensor:
     """L1 for colour and brightness plus ``weight * (1 - SSIM)`` for local structure and noise."""
     return F.l1_loss(output, target) + weight * ssim_loss(output, target)
+
+
+WHITE = 254.5 / 255  #: a reference at or above this is clipped white
+
+
+def forgive_white(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``output`` with values above a clipped-white reference replaced by the reference.
+
+    Enhanced images are clamped to [0, 1], so brighter than a clipped highlight is exactly right;
+    penalising it teaches a gain-predicting model to dim whatever is near a lamp (a dark halo).
+    """
+    return torch.where((target >= WHITE) & (output > target), target, output)
 
 
 LOSSES: dict[str, Loss] = {

@@ -13,6 +13,13 @@ For a well-exposed sRGB photo ``I`` (the reference), the dark version is made in
    saves the dark frame: quality uniform in ``[70, 95]``, 4:2:0 chroma subsampling. A large gain
    turns those 8x8 blocks and chroma smears into visible patterns, so a model must see them.
 
+Optionally (``lights`` > 0, the probability; default 0), 1 to 8 light sources are added to the
+scene in linear light (before the white-balance error of step 1), as in night photos: a Gaussian core bright enough to
+saturate the dark frame (1x to 20x its clipping level) and a wider glow (0.05x to 2x the
+reference's white). The reference then shows them clipped white with their glow, and the dark
+frame shows saturated lamps in dark surroundings, which darkening a well-exposed photo never
+produces and which a model otherwise answers with a dark halo.
+
 Each pair draws its own parameters from a seeded generator and records them in ``pairs.jsonl``.
 ``lowlight/resources/photos_split.json`` fixes which of ``../shared/datasets/photos/`` are held out
 for testing: ``split="train"`` skips them, ``split="test"`` takes only them.
@@ -36,6 +43,11 @@ EXPOSURE_RANGE = (0.02, 0.25)
 FULL_WELL_RANGE = (1000.0, 20000.0)
 READ_NOISE_RANGE = (0.5, 8.0)
 JPEG_QUALITY_RANGE = (70, 95)
+LIGHT_COUNT_RANGE = (1, 8)
+LIGHT_CORE_RANGE = (1.0, 20.0)     #: core peak in units of the dark frame's clipping level
+LIGHT_GLOW_RANGE = (0.05, 2.0)     #: glow peak in units of the reference's white
+LIGHT_RADIUS_RANGE = (0.004, 0.03)  #: core sigma as a share of the short side
+LIGHT_COLOURS = ((1.0, 1.0, 1.0), (1.0, 0.75, 0.45), (1.0, 0.6, 0.2), (0.85, 0.95, 1.0))  # white, tungsten, sodium, LED
 
 
 @dataclass(frozen=True)
@@ -48,16 +60,21 @@ class DarkenParams:
     gain_r: float = 1.0
     gain_b: float = 1.0
     jpeg_quality: int = 0  #: 0: saved losslessly
+    lights: int = 0        #: light sources added to the scene (0: none)
+    light_seed: int = 0    #: seed of their positions, sizes, brightness and colours
 
 
 def _log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
     return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
 
 
-def sample_params(rng: np.random.Generator, color_cast: float = 0.1, jpeg: float = 0.0) -> DarkenParams:
-    """Draw exposure, noise, white-balance error and (with probability ``jpeg``) a JPEG quality.
+def sample_params(rng: np.random.Generator, color_cast: float = 0.1, jpeg: float = 0.0,
+                  lights: float = 0.0) -> DarkenParams:
+    """Draw exposure, noise, white-balance error, (with probability ``jpeg``) a JPEG quality and
+    (with probability ``lights``) light sources.
 
-    The JPEG draw comes last and only when ``jpeg`` > 0, so pairs made without it are unchanged."""
+    The JPEG and light draws come last and only when asked for, so pairs made without them are
+    unchanged."""
     exposure = _log_uniform(rng, *EXPOSURE_RANGE)
     full_well = _log_uniform(rng, *FULL_WELL_RANGE)
     read_noise = _log_uniform(rng, *READ_NOISE_RANGE)
@@ -66,12 +83,48 @@ def sample_params(rng: np.random.Generator, color_cast: float = 0.1, jpeg: float
     quality = 0
     if jpeg > 0 and rng.uniform() < jpeg:
         quality = int(rng.integers(JPEG_QUALITY_RANGE[0], JPEG_QUALITY_RANGE[1] + 1))
-    return DarkenParams(exposure, full_well, read_noise, gain_r, gain_b, quality)
+    n_lights, light_seed = 0, 0
+    if lights > 0 and rng.uniform() < lights:
+        n_lights = int(rng.integers(LIGHT_COUNT_RANGE[0], LIGHT_COUNT_RANGE[1] + 1))
+        light_seed = int(rng.integers(2 ** 31))
+    return DarkenParams(exposure, full_well, read_noise, gain_r, gain_b, quality, n_lights, light_seed)
+
+
+def light_sources(height: int, width: int, params: DarkenParams) -> np.ndarray:
+    """Linear radiance ``(H, W, 3)`` of ``params.lights`` lamps (core + glow, see the module
+    docstring), in units of the reference's white; zeros when there are none."""
+    field = np.zeros((height, width, 3))
+    rng = np.random.default_rng(params.light_seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float64)
+    for _ in range(params.lights):
+        cy, cx = rng.uniform(0, height), rng.uniform(0, width)
+        sigma = max(0.7, min(height, width) * _log_uniform(rng, *LIGHT_RADIUS_RANGE))
+        core = _log_uniform(rng, *LIGHT_CORE_RANGE) / params.exposure
+        glow = _log_uniform(rng, *LIGHT_GLOW_RANGE)
+        spread = sigma * rng.uniform(2.0, 6.0)
+        colour = np.array(LIGHT_COLOURS[int(rng.integers(len(LIGHT_COLOURS)))]) * rng.uniform(0.9, 1.1, 3)
+        d2 = (yy - cy) ** 2 + (xx - cx) ** 2
+        profile = core * np.exp(-d2 / (2 * sigma ** 2)) + glow * np.exp(-d2 / (2 * spread ** 2))
+        field += profile[..., None] * (colour / colour.max())
+    return field
+
+
+def make_pair(high: np.ndarray, params: DarkenParams, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``(reference, dark)`` uint8 images from a well-exposed one: lamps (if any) added to both."""
+    x = srgb_to_linear(high.astype(np.float64) / 255.0)
+    if params.lights:
+        x = x + light_sources(*high.shape[:2], params)
+        high = np.round(linear_to_srgb(np.clip(x, 0.0, 1.0)) * 255.0).astype(np.uint8)
+    return high, darken_linear(x, params, rng)
 
 
 def darken(image: np.ndarray, params: DarkenParams, rng: np.random.Generator) -> np.ndarray:
     """The dark, noisy uint8 version ``(H, W, 3)`` of a well-exposed uint8 sRGB image."""
-    x = srgb_to_linear(image.astype(np.float64) / 255.0)
+    return darken_linear(srgb_to_linear(image.astype(np.float64) / 255.0), params, rng)
+
+
+def darken_linear(x: np.ndarray, params: DarkenParams, rng: np.random.Generator) -> np.ndarray:
+    """Steps 1-5 on linear radiance ``x`` (1 = the reference's white; brighter light saturates)."""
     x = x * np.array([params.gain_r, 1.0, params.gain_b])
     electrons = np.clip(x * params.exposure, 0.0, 1.0) * params.full_well
     noisy = rng.poisson(electrons) + rng.normal(0.0, params.read_noise, size=electrons.shape)
@@ -135,7 +188,7 @@ def _crop_resize(image: np.ndarray, size: int, rng: np.random.Generator, full: b
 
 def synthesize(photos: Path, out: Path, count: int | None = None, size: int = 512, seed: int = 0,
                split: str = "train", color_cast: float = 0.1, jpeg: float = 0.0,
-               progress: bool = True) -> list[dict]:
+               lights: float = 0.0, progress: bool = True) -> list[dict]:
     """Write ``count`` pairs (default: one per photo) as ``out/low/NAME.png`` + ``out/high/NAME.png``.
 
     Photo ``i % n`` gives pair ``i``; its first use is the whole photo, later ones random crops.
@@ -147,6 +200,8 @@ def synthesize(photos: Path, out: Path, count: int | None = None, size: int = 51
         raise LowlightError(f"--count must be at least 1, got {count}")
     if not 0.0 <= jpeg <= 1.0:
         raise LowlightError(f"--jpeg is a probability between 0 and 1, got {jpeg}")
+    if not 0.0 <= lights <= 1.0:
+        raise LowlightError(f"--lights is a probability between 0 and 1, got {lights}")
     if size < 0:
         raise LowlightError(f"--size must be 0 (keep) or a positive long side, got {size}")
     out = Path(out)
@@ -157,8 +212,8 @@ def synthesize(photos: Path, out: Path, count: int | None = None, size: int = 51
         src = sources[i % len(sources)]
         rng = np.random.default_rng([seed, i])
         high = _crop_resize(read_image(src), size, rng, full=i < len(sources))
-        params = sample_params(rng, color_cast, jpeg)
-        low = darken(high, params, rng)
+        params = sample_params(rng, color_cast, jpeg, lights)
+        high, low = make_pair(high, params, rng)
         name = f"{src.stem}-{i // len(sources)}"
         save_image(high, out / "high" / f"{name}.png")
         save_image(low, out / "low" / f"{name}.png")

@@ -31,7 +31,7 @@ from .errors import LowlightError
 from .evaluation import evaluate
 from .inference import Enhancer, pick_device
 from .io import atomic_write, atomic_write_text
-from .losses import get_loss
+from .losses import forgive_white, get_loss
 from .models import create_model, model_args
 from .plots import plot_history
 from .progress import progress as progress_bar
@@ -222,7 +222,8 @@ class Trainer:
             step_now = (b + 1) % cfg.accumulation == 0 or b + 1 == n_batches
             for k, (net, opt, scaler) in enumerate(zip(self.members, self.optimizers, self.scalers)):
                 with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
-                    loss = self.criterion(net(low, *extra).float(), high)
+                    out = net(low, *extra).float()
+                    loss = self.criterion(forgive_white(out, high) if cfg.forgive_white else out, high)
                 if not math.isfinite(loss.item()):
                     raise LowlightError(f"training diverged at epoch {self.epoch + 1} (loss {loss.item()}); "
                                         "lower --lr or keep gradient clipping on")
