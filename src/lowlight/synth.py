@@ -14,11 +14,11 @@ For a well-exposed sRGB photo ``I`` (the reference), the dark version is made in
    turns those 8x8 blocks and chroma smears into visible patterns, so a model must see them.
 
 Optionally (``lights`` > 0, the probability; default 0), 1 to 8 light sources are added to the
-scene in linear light (before the white-balance error of step 1), as in night photos: a Gaussian core bright enough to
-saturate the dark frame (1x to 20x its clipping level) and a wider glow (0.05x to 2x the
-reference's white). The reference then shows them clipped white with their glow, and the dark
-frame shows saturated lamps in dark surroundings, which darkening a well-exposed photo never
-produces and which a model otherwise answers with a dark halo.
+scene in linear light (before the white-balance error of step 1), as in night photos: a Gaussian
+core bright enough to saturate the dark frame (1x to 20x its clipping level) and a wider glow
+(0.02x to 0.5x the reference's white). The reference then shows them clipped white with their
+glow, and the dark frame shows saturated lamps in dark surroundings, which darkening a
+well-exposed photo never produces and which a model otherwise answers with a dark halo.
 
 Each pair draws its own parameters from a seeded generator and records them in ``pairs.jsonl``.
 ``lowlight/resources/photos_split.json`` fixes which of ``../shared/datasets/photos/`` are held out
@@ -45,7 +45,7 @@ READ_NOISE_RANGE = (0.5, 8.0)
 JPEG_QUALITY_RANGE = (70, 95)
 LIGHT_COUNT_RANGE = (1, 8)
 LIGHT_CORE_RANGE = (1.0, 20.0)     #: core peak in units of the dark frame's clipping level
-LIGHT_GLOW_RANGE = (0.05, 2.0)     #: glow peak in units of the reference's white
+LIGHT_GLOW_RANGE = (0.02, 0.5)     #: glow peak in units of the reference's white
 LIGHT_RADIUS_RANGE = (0.004, 0.03)  #: core sigma as a share of the short side
 LIGHT_COLOURS = ((1.0, 1.0, 1.0), (1.0, 0.75, 0.45), (1.0, 0.6, 0.2), (0.85, 0.95, 1.0))  # white, tungsten, sodium, LED
 
