@@ -16,12 +16,15 @@ esac
 if [[ $step == all || $step == train ]]; then
   # Synthetic pairs: 8 darkenings of each training photo (never the 8 held-out ones), and
   # 4 of each held-out photo for testing; then 8 more of each training photo, 70% saved as JPEG
-  # (stage 3), and the test pairs' parameters again, every dark image saved as JPEG.
+  # (stage 3); and the test pairs' parameters again, every dark image saved as JPEG, and once
+  # more with lamps that saturate the dark frame in every pair.
   lowlight synth --photos "$SHARED/photos" --out runs/synth-photos --count 232 --size 512 --seed 1
   lowlight synth --photos "$SHARED/photos" --out runs/synth-photos-test --split test --count 32 --size 512 --seed 2
   lowlight synth --photos "$SHARED/photos" --out runs/synth-photos-jpeg --count 232 --size 512 --seed 3 --jpeg 0.7
   lowlight synth --photos "$SHARED/photos" --out runs/synth-photos-test-jpeg --split test --count 32 --size 512 \
     --seed 2 --jpeg 1
+  lowlight synth --photos "$SHARED/photos" --out runs/synth-photos-test-lamps --split test --count 32 --size 512 \
+    --seed 2 --lights 1
   # The default model, stage 1: configs/gain-unet.json (LOL-v1 our485 minus 10% validation, + synth pairs).
   lowlight train --config configs/gain-unet.json
   # Stage 2: grow the thumbnail branch and fine-tune from stage 1 (configs/gain-unet-thumb.json).
@@ -54,6 +57,8 @@ lowlight compare --data runs/synth-photos-test --methods identity gamma hist-eq 
   --weights gain-unet=src/lowlight/weights/gain-unet.safetensors "${BUDGET[@]}" --grid 3 --out docs/model/photos-test
 lowlight compare --data runs/synth-photos-test-jpeg --methods identity gamma hist-eq clahe lime \
   --weights gain-unet=src/lowlight/weights/gain-unet.safetensors "${BUDGET[@]}" --grid 0 --out docs/model/photos-test-jpeg
+lowlight compare --data runs/synth-photos-test-lamps --methods identity gamma hist-eq clahe lime \
+  --weights gain-unet=src/lowlight/weights/gain-unet.safetensors "${BUDGET[@]}" --grid 3 --out docs/model/photos-test-lamps
 # Real dark photos without references: the grid only.
 lowlight compare --images "$SHARED"/real-lowlight/LIME/{1,3,8}.png "$SHARED"/real-lowlight/DICM/{03,13,25}.jpg \
   --methods gamma hist-eq clahe lime --weights gain-unet=src/lowlight/weights/gain-unet.safetensors \
