@@ -1,11 +1,12 @@
 import csv
 import json
+from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
-from lowlight.config import TrainConfig, apply, recipe
+from lowlight.config import TrainConfig, apply, load_config_file, recipe
 from lowlight.errors import LowlightError
 from lowlight.training import train
 
@@ -178,3 +179,12 @@ def test_context_models_train_on_whole_image_statistics(lol_tiny):
     assert torch.allclose(ctx[:3], image_statistics(whole)[0, :3], atol=1e-5)  # means: any flip, same
     plain = PairedDataset(pairs, crop=16, augment=True)
     assert torch.equal(plain[0][0], low)  # the crop drawn does not depend on the context
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[1] / "configs").glob("*.json")), ids=lambda p: p.name)
+def test_committed_recipes_are_valid_configs(path):
+    """Every recipe in configs/ names only real fields and model arguments, with usable values."""
+    settings = load_config_file(path)
+    init = settings.pop("init", None)  # an earlier stage's output, made by bench/model_card.sh train
+    cfg = apply(TrainConfig(), settings).validate()
+    assert str(cfg.out).startswith("runs/") and (init is None or init.startswith("runs/"))
