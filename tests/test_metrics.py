@@ -60,3 +60,30 @@ def test_gt_mean_scale_matches_target_mean():
     target = torch.full((1, 3, 4, 4), 0.5)
     out = torch.full((1, 3, 4, 4), 0.25)
     assert torch.allclose(gt_mean_scale(out, target), target)
+
+
+def test_colour_shift_is_zero_for_a_plain_gain_and_counts_a_cast():
+    from lowlight.metrics import colour_shift
+
+    rng = np.random.default_rng(0)
+    img = rng.integers(40, 110, (32, 32, 3)).astype(np.uint8)
+    assert colour_shift(img, img * 2) == pytest.approx(0.0, abs=1e-9)
+    red = img.astype(int) * 2
+    red[..., 0] += 20
+    shift = colour_shift(img, red.astype(np.uint8))
+    expected = np.mean(red[..., 0] / red.sum(-1) - img[..., 0] / img.astype(int).sum(-1)) * 100
+    assert shift == pytest.approx(expected, rel=1e-6) and shift > 2
+
+
+def test_added_clipping_and_grid_energy():
+    from lowlight.metrics import added_clipping, grid_energy, smooth_residual
+
+    flat = np.full((64, 64, 3), 100, np.uint8)
+    out = flat.copy()
+    out[:16] = 255
+    assert added_clipping(flat, out) == pytest.approx(25.0) and added_clipping(out, out) == 0.0
+    mesh = flat.astype(int)
+    mesh[::4, ::4] += 4  # one pixel in 16 four levels up: a 4-pixel mesh
+    assert grid_energy(flat) == 0.0 and grid_energy(mesh.astype(np.uint8)) > 0.5
+    ramp = np.tile(np.linspace(10, 200, 64)[None, :, None], (64, 1, 3))
+    assert smooth_residual(ramp) < 1e-6 and smooth_residual(mesh) >= 3.5

@@ -75,3 +75,78 @@ def test_gain_unet_starts_as_a_plain_gain_and_fits_the_budget():
     with torch.device("meta"):
         full = create_model("gain-unet")
     assert count_parameters(full) <= 2_000_000
+
+
+def _scrambled_curve_unet(seed: int = 0):
+    """A curve-unet with every parameter randomised: its guarantees must not depend on training."""
+    torch.manual_seed(seed)
+    net = create_model("curve-unet", width=8, thumb=16).eval()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.3)
+    return net
+
+
+@pytest.mark.parametrize("level", [0.02, 0.2, 0.5, 0.9])
+@pytest.mark.parametrize("tint", [(1.0, 1.0, 1.0), (1.0, 0.8, 0.55)])
+def test_curve_unet_flat_in_flat_out_and_grey_stays_grey(level, tint):
+    net = _scrambled_curve_unet()
+    x = torch.full((1, 3, 37, 53), level) * torch.tensor(tint).view(1, 3, 1, 1)
+    with torch.no_grad():
+        y = net(x)
+    spread = (y.amax(dim=(2, 3)) - y.amin(dim=(2, 3))).max().item()
+    assert spread < 1e-5  # no pattern, no bent border
+    if tint == (1.0, 1.0, 1.0):
+        assert (y.amax(dim=1) - y.amin(dim=1)).max().item() < 1e-5  # neutral stays neutral
+
+
+def test_curve_unet_never_darkens_and_never_clips_what_was_not_clipped():
+    """The tone and colour stages, with the denoiser switched off (it averages neighbours, so it
+    may move a pixel at an edge; its own test is below)."""
+    net = _scrambled_curve_unet(1)
+    with torch.no_grad():
+        k = net.knots.numel() - 1
+        net.head.weight[k:].zero_()
+        net.head.bias[k:].copy_(torch.tensor([12.0, 0.0, 12.0, 0.0]))  # spatial weight e^12: no smoothing
+    torch.manual_seed(2)
+    coarse = torch.rand(2, 3, 6, 8) ** 2  # a smooth scene, so the denoiser has nothing to move
+    x = torch.nn.functional.interpolate(coarse, size=(48, 64), mode="bilinear", align_corners=False)
+    x[0, :, :8] = 1.0  # a clipped sky
+    with torch.no_grad():
+        y = net(x)
+    assert y.min().item() >= 0.0 and y.max().item() <= 1.0
+    luma = lambda t: (t * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1)  # noqa: E731
+    assert (luma(y) >= luma(x) - 0.02).all()
+    assert y[0, :, :8].min().item() > 0.99  # clipped stays white
+    below = x[:, :, 8:].amax(dim=1) < 253 / 255
+    assert (y[:, :, 8:].amax(dim=1)[below] * 255 < 254.5).all()  # nothing well below white is pushed to it
+
+
+def test_curve_unet_tone_curve_is_monotone_and_spans_zero_to_one():
+    from lowlight.models.curve_unet import curve_knots, identity_logits, tone_curve
+
+    knots = curve_knots(16)
+    v = torch.linspace(0, 1, 257).view(1, 1, 1, -1)
+    logits = torch.randn(1, 16, 1, 1).expand(1, 16, 1, 257)
+    f = tone_curve(v, logits, knots)
+    assert f[..., 0].item() == 0.0 and f[..., -1].item() == pytest.approx(1.0)
+    assert (f[..., 1:] >= f[..., :-1]).all()
+    same = tone_curve(v, identity_logits(knots).view(1, 16, 1, 1).expand(1, 16, 1, 257), knots)
+    assert torch.allclose(same, v, atol=1e-6)
+
+
+def test_bilateral_is_an_edge_aware_average():
+    from lowlight.models.curve_unet import bilateral
+
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, 20, 30)
+    ones = torch.ones(1, 1, 20, 30)
+    guide = x.mean(1, keepdim=True)
+    y = bilateral(x, guide, ones, ones * 50.0)
+    pooled_max = torch.nn.functional.max_pool2d(x, 5, 1, 2)
+    assert (y <= pooled_max + 1e-6).all() and y.std() < x.std()  # a convex average: it smooths
+    assert torch.allclose(bilateral(x, guide, ones * 1e4, ones), x, atol=1e-6)  # strong spatial weight: identity
+    step = torch.zeros(1, 3, 20, 30)
+    step[..., 15:] = 1.0
+    kept = bilateral(step, step[:, :1], ones * 0.01, ones * 1e4)
+    assert torch.allclose(kept, step, atol=1e-4)  # a strong edge in the guide is not blurred

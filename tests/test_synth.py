@@ -97,3 +97,39 @@ def test_select_photos_errors(tmp_path):
         select_photos(tmp_path / "x")
     with pytest.raises(LowlightError, match="no photos"):
         select_photos(tmp_path)
+
+
+def test_broad_options_come_last_and_do_what_they_say(photos_tiny, tmp_path):
+    plain = synthesize(photos_tiny, tmp_path / "a", count=3, size=64, seed=3, progress=False)
+    broad = synthesize(photos_tiny, tmp_path / "b", count=3, size=64, seed=3, identity=1.0, vary=1.0,
+                       tint=1.0, progress=False)
+    keys = ("exposure", "full_well", "read_noise", "gain_r", "gain_b")
+    for a, b in zip(plain, broad):  # the new draws come last: older folders are reproduced
+        assert {k: a[k] for k in keys} == {k: b[k] for k in keys}
+        assert b["identity"] and 0.5 <= b["vary"] <= 2.0 and b["tint"] >= 0 and 0.3 <= b["tint_mix"] <= 1.0
+        low = np.asarray(Image.open(tmp_path / "b" / "low" / f"{b['name']}.png"))
+        high = np.asarray(Image.open(tmp_path / "b" / "high" / f"{b['name']}.png"))
+        assert np.array_equal(low, high)  # identity: the input is the reference
+    with pytest.raises(LowlightError, match="--exposure"):
+        synthesize(photos_tiny, tmp_path / "c", count=1, exposure_range=(0.5, 2.0), progress=False)
+    with pytest.raises(LowlightError, match="--vary"):
+        synthesize(photos_tiny, tmp_path / "d", count=1, vary=1.5, progress=False)
+
+
+def test_exposure_field_varies_smoothly_and_never_passes_one():
+    from lowlight.synth import exposure_field
+
+    field = exposure_field(48, 64, DarkenParams(0.3, 1e9, 0.0, vary=2.0, vary_seed=5))[..., 0]
+    assert field.max() <= 1.0 and field.min() > 0 and field.max() / field.min() > 3
+    assert np.abs(np.diff(np.log(field), axis=1)).max() < 0.3  # smooth: no jumps between neighbours
+    assert np.all(exposure_field(8, 8, DarkenParams(0.3, 1e9, 0.0)) == 0.3)
+
+
+def test_tint_keeps_luminance_and_colours_the_scene():
+    from lowlight.synth import ILLUMINANTS, tint_scene
+
+    grey = np.full((4, 4, 3), 0.5)
+    warm = tint_scene(grey, DarkenParams(0.1, 1e9, 0.0, tint=0, tint_mix=1.0))
+    assert warm[0, 0] @ np.array([0.2126, 0.7152, 0.0722]) == pytest.approx(0.5)
+    assert warm[0, 0, 0] > warm[0, 0, 1] > warm[0, 0, 2] and ILLUMINANTS[0][0] > ILLUMINANTS[0][2]
+    assert np.array_equal(tint_scene(grey, DarkenParams(0.1, 1e9, 0.0)), grey)

@@ -22,7 +22,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
     records = synthesize(Path(args.photos), Path(args.out), count=args.count, size=args.size,
                          seed=args.seed, split=args.split, color_cast=args.color_cast,
-                         jpeg=args.jpeg, lights=args.lights, progress=not args.quiet)
+                         jpeg=args.jpeg, lights=args.lights, exposure_range=tuple(args.exposure),
+                         identity=args.identity, vary=args.vary, tint=args.tint, progress=not args.quiet)
     print(f"wrote {len(records)} pairs to {args.out}/low and {args.out}/high (parameters in pairs.jsonl)")
     return 0
 
@@ -523,6 +524,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of dark images saved as JPEG (quality 70-95, 4:2:0), as cameras do [0]")
     p.add_argument("--lights", type=float, default=0.0, metavar="P",
                    help="share of pairs given 1-8 lamps that saturate the dark image, as in night photos [0]")
+    p.add_argument("--exposure", type=float, nargs=2, default=[0.02, 0.25], metavar=("LO", "HI"),
+                   help="exposure range of the dark images, log-uniform; HI up to 1 (no cut) [0.02 0.25]")
+    p.add_argument("--identity", type=float, default=0.0, metavar="P",
+                   help="share of pairs whose input is the reference itself (a photo to leave alone) [0]")
+    p.add_argument("--vary", type=float, default=0.0, metavar="P",
+                   help="share of pairs whose exposure varies smoothly across the frame [0]")
+    p.add_argument("--tint", type=float, default=0.0, metavar="P",
+                   help="share of pairs lit by a coloured source, in the reference too [0]")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_synth)
 

@@ -9,6 +9,7 @@ sigma=1.5, use_sample_covariance=False, data_range=1, channel_axis=-1)`` compute
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -81,3 +82,82 @@ def gt_mean_scale(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     mean_out = (output * weights).sum(1).flatten(1).mean(1).clamp_min(1e-8)
     mean_gt = (target * weights).sum(1).flatten(1).mean(1)
     return (output * (mean_gt / mean_out).view(-1, 1, 1, 1)).clamp(0.0, 1.0)
+
+
+# -- No-reference change measures: what an enhancer did to a photo that has no reference ---------
+# Pure NumPy on uint8 RGB ``(H, W, 3)``; ``bench/real_photos.py`` and the model tests use them to
+# check that a model does no harm (tint, clipping, periodic patterns) while it brightens.
+
+def mean_luma(image) -> float:
+    """Mean Rec. 601 luma in [0, 1]."""
+    from .color import luma
+
+    return float(luma(image).mean() / 255.0)
+
+
+def colour_shift(before, after, dark: float = 0.1) -> float:
+    """Largest change, in percentage points, of a channel's mean share of R + G + B, over the
+    pixels that are neither dark (luma of ``before`` above ``dark``) nor clipped in either image.
+
+    Scaling the three channels alike gives 0; a red cast of a few levels gives a few points.
+    """
+    from .color import luma
+
+    b, a = np.asarray(before, np.float64), np.asarray(after, np.float64)
+    keep = (luma(b) > dark * 255) & (b.max(-1) < 255) & (a.max(-1) < 255)
+    if not keep.any():
+        return 0.0
+    share_b = b[keep] / np.maximum(b[keep].sum(-1, keepdims=True), 1e-6)
+    share_a = a[keep] / np.maximum(a[keep].sum(-1, keepdims=True), 1e-6)
+    return float(np.abs((share_a - share_b).mean(0)).max() * 100)
+
+
+def clipped_share(image) -> float:
+    """Share of pixels with a channel at 255 (blown out)."""
+    return float((np.asarray(image).max(-1) >= 255).mean())
+
+
+def added_clipping(before, after) -> float:
+    """Percentage points of the frame clipped in ``after`` and not in ``before``."""
+    b, a = np.asarray(before).max(-1) >= 255, np.asarray(after).max(-1) >= 255
+    return float((a & ~b).mean() * 100)
+
+
+def grid_energy(image, periods: tuple[int, ...] = (4, 8)) -> float:
+    """Strength, in 1/255, of a pattern repeating every 4 or 8 pixels (a mesh, JPEG blocks).
+
+    The luma's fine detail (minus a 3x3 box average) averaged over every position with the
+    same phase modulo the period: content averages out, a periodic pattern does not. Returns
+    the largest RMS over the periods (about 0.05 for a clean photo of a megapixel).
+    """
+    import cv2
+
+    from .color import luma
+
+    y = luma(image).astype(np.float32)
+    detail = y - cv2.blur(y, (3, 3), borderType=cv2.BORDER_REFLECT)
+    worst = 0.0
+    for p in periods:
+        h, w = (detail.shape[0] // p) * p, (detail.shape[1] // p) * p
+        if h < 2 * p or w < 2 * p:
+            continue
+        phase = detail[:h, :w].reshape(h // p, p, w // p, p).mean(axis=(0, 2))
+        worst = max(worst, float(np.sqrt(((phase - phase.mean()) ** 2).mean())))
+    return worst
+
+
+def smooth_residual(image) -> float:
+    """Largest distance, in 1/255, of an image from a smooth fit (a quadratic surface per channel).
+
+    For inputs that are flat or smooth gradients: what a model adds there is a pattern or a bend.
+    """
+    a = np.asarray(image, np.float64)
+    h, w = a.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w]
+    u, v = xx.ravel() / max(1, w - 1), yy.ravel() / max(1, h - 1)
+    basis = np.stack([np.ones_like(u), u, v, u * u, u * v, v * v], 1)
+    worst = 0.0
+    for c in range(a.shape[2]):
+        coef, *_ = np.linalg.lstsq(basis, a[..., c].ravel(), rcond=None)
+        worst = max(worst, float(np.abs(a[..., c].ravel() - basis @ coef).max()))
+    return worst

@@ -20,6 +20,20 @@ core bright enough to saturate the dark frame (1x to 20x its clipping level) and
 glow, and the dark frame shows saturated lamps in dark surroundings, which darkening a
 well-exposed photo never produces and which a model otherwise answers with a dark halo.
 
+Broader pairs, for a model that must also leave good photos alone (each off by default, drawn
+after everything above so older folders are reproduced byte for byte):
+
+- ``exposure_range``: where ``e`` is drawn from; up to 1 (no cut at all) for photos that are
+  only slightly dark.
+- ``identity`` (a probability): the input is the reference itself (JPEG-saved when the pair
+  draws a JPEG quality): a well-exposed photo must come out unchanged.
+- ``vary`` (a probability): the exposure varies across the frame, ``e * exp(s * field)`` capped
+  at 1, the field a smooth random surface plus a ramp in a random direction (``s`` uniform in
+  [0.5, 2]): a dark foreground under a bright sky, a lit corner of a dark room.
+- ``tint`` (a probability): the scene is lit by a coloured source (tungsten, sodium, LED or
+  daylight shade, mixed 30-100% with white), in the reference as in the input: a warm room at
+  night stays warm, so the model learns not to neutralise the light people saw.
+
 Each pair draws its own parameters from a seeded generator and records them in ``pairs.jsonl``.
 ``lowlight/resources/photos_split.json`` fixes which of ``../shared/datasets/photos/`` are held out
 for testing: ``split="train"`` skips them, ``split="test"`` takes only them.
@@ -48,6 +62,9 @@ LIGHT_CORE_RANGE = (1.0, 20.0)     #: core peak in units of the dark frame's cli
 LIGHT_GLOW_RANGE = (0.02, 0.5)     #: glow peak in units of the reference's white
 LIGHT_RADIUS_RANGE = (0.004, 0.03)  #: core sigma as a share of the short side
 LIGHT_COLOURS = ((1.0, 1.0, 1.0), (1.0, 0.75, 0.45), (1.0, 0.6, 0.2), (0.85, 0.95, 1.0))  # white, tungsten, sodium, LED
+ILLUMINANTS = ((1.0, 0.75, 0.45), (1.0, 0.6, 0.2), (0.85, 0.95, 1.0), (0.8, 0.9, 1.0))  # tungsten, sodium, LED, shade
+TINT_MIX_RANGE = (0.3, 1.0)
+VARY_STRENGTH_RANGE = (0.5, 2.0)
 
 
 @dataclass(frozen=True)
@@ -62,6 +79,11 @@ class DarkenParams:
     jpeg_quality: int = 0  #: 0: saved losslessly
     lights: int = 0        #: light sources added to the scene (0: none)
     light_seed: int = 0    #: seed of their positions, sizes, brightness and colours
+    identity: bool = False  #: the input is the reference (no darkening, no noise)
+    vary: float = 0.0       #: strength ``s`` of the exposure field (0: uniform exposure)
+    vary_seed: int = 0      #: seed of the field's shape
+    tint: int = -1          #: index into ILLUMINANTS of the scene's light colour (-1: white)
+    tint_mix: float = 0.0   #: how much of that colour (0 white, 1 the illuminant)
 
 
 def _log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -69,13 +91,14 @@ def _log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
 
 
 def sample_params(rng: np.random.Generator, color_cast: float = 0.1, jpeg: float = 0.0,
-                  lights: float = 0.0) -> DarkenParams:
-    """Draw exposure, noise, white-balance error, (with probability ``jpeg``) a JPEG quality and
-    (with probability ``lights``) light sources.
+                  lights: float = 0.0, exposure_range: tuple[float, float] = EXPOSURE_RANGE,
+                  identity: float = 0.0, vary: float = 0.0, tint: float = 0.0) -> DarkenParams:
+    """Draw exposure, noise, white-balance error, (with probability ``jpeg``) a JPEG quality,
+    (with probability ``lights``) light sources, and the broader options of the module docstring.
 
-    The JPEG and light draws come last and only when asked for, so pairs made without them are
+    The later draws come last and only when asked for, so pairs made without them are
     unchanged."""
-    exposure = _log_uniform(rng, *EXPOSURE_RANGE)
+    exposure = _log_uniform(rng, *exposure_range)
     full_well = _log_uniform(rng, *FULL_WELL_RANGE)
     read_noise = _log_uniform(rng, *READ_NOISE_RANGE)
     gain_r, gain_b = (float(np.exp(rng.uniform(-color_cast, color_cast))) for _ in range(2)) \
@@ -87,7 +110,41 @@ def sample_params(rng: np.random.Generator, color_cast: float = 0.1, jpeg: float
     if lights > 0 and rng.uniform() < lights:
         n_lights = int(rng.integers(LIGHT_COUNT_RANGE[0], LIGHT_COUNT_RANGE[1] + 1))
         light_seed = int(rng.integers(2 ** 31))
-    return DarkenParams(exposure, full_well, read_noise, gain_r, gain_b, quality, n_lights, light_seed)
+    extra: dict = {}
+    if identity > 0 and rng.uniform() < identity:
+        extra["identity"] = True
+    if vary > 0 and rng.uniform() < vary:
+        extra["vary"] = float(rng.uniform(*VARY_STRENGTH_RANGE))
+        extra["vary_seed"] = int(rng.integers(2 ** 31))
+    if tint > 0 and rng.uniform() < tint:
+        extra["tint"] = int(rng.integers(len(ILLUMINANTS)))
+        extra["tint_mix"] = float(rng.uniform(*TINT_MIX_RANGE))
+    return DarkenParams(exposure, full_well, read_noise, gain_r, gain_b, quality, n_lights, light_seed, **extra)
+
+
+def exposure_field(height: int, width: int, params: DarkenParams) -> np.ndarray:
+    """Per-pixel exposure ``(H, W, 1)``: ``params.exposure`` times a smooth random field, capped at 1."""
+    import cv2
+
+    if not params.vary:
+        return np.full((height, width, 1), params.exposure)
+    rng = np.random.default_rng(params.vary_seed)
+    coarse = rng.normal(size=(4, 4)).astype(np.float32)
+    field = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC).astype(np.float64)
+    angle = rng.uniform(0, 2 * np.pi)
+    yy, xx = np.mgrid[0:height, 0:width]
+    ramp = (np.cos(angle) * xx / max(1, width - 1) + np.sin(angle) * yy / max(1, height - 1)) * 2 - 1
+    field = (field - field.mean()) / (field.std() + 1e-6) * 0.5 + ramp
+    return np.minimum(params.exposure * np.exp(params.vary * field), 1.0)[..., None]
+
+
+def tint_scene(x: np.ndarray, params: DarkenParams) -> np.ndarray:
+    """Linear radiance under the pair's coloured light (unchanged when it has none)."""
+    if params.tint < 0:
+        return x
+    colour = np.array(ILLUMINANTS[params.tint])
+    colour = colour / (colour @ np.array([0.2126, 0.7152, 0.0722]))  # same luminance as white
+    return x * (1.0 + params.tint_mix * (colour - 1.0))
 
 
 def light_sources(height: int, width: int, params: DarkenParams) -> np.ndarray:
@@ -114,7 +171,12 @@ def make_pair(high: np.ndarray, params: DarkenParams, rng: np.random.Generator) 
     x = srgb_to_linear(high.astype(np.float64) / 255.0)
     if params.lights:
         x = x + light_sources(*high.shape[:2], params)
+    if params.tint >= 0:
+        x = tint_scene(x, params)
+    if params.lights or params.tint >= 0:
         high = np.round(linear_to_srgb(np.clip(x, 0.0, 1.0)) * 255.0).astype(np.uint8)
+    if params.identity:
+        return high, jpeg_roundtrip(high, params.jpeg_quality) if params.jpeg_quality else high
     return high, darken_linear(x, params, rng)
 
 
@@ -126,7 +188,8 @@ def darken(image: np.ndarray, params: DarkenParams, rng: np.random.Generator) ->
 def darken_linear(x: np.ndarray, params: DarkenParams, rng: np.random.Generator) -> np.ndarray:
     """Steps 1-5 on linear radiance ``x`` (1 = the reference's white; brighter light saturates)."""
     x = x * np.array([params.gain_r, 1.0, params.gain_b])
-    electrons = np.clip(x * params.exposure, 0.0, 1.0) * params.full_well
+    exposure = exposure_field(*x.shape[:2], params) if params.vary else params.exposure
+    electrons = np.clip(x * exposure, 0.0, 1.0) * params.full_well
     noisy = rng.poisson(electrons) + rng.normal(0.0, params.read_noise, size=electrons.shape)
     dark = np.clip(noisy / params.full_well, 0.0, 1.0)
     dark = np.round(linear_to_srgb(dark) * 255.0).astype(np.uint8)
@@ -188,7 +251,9 @@ def _crop_resize(image: np.ndarray, size: int, rng: np.random.Generator, full: b
 
 def synthesize(photos: Path, out: Path, count: int | None = None, size: int = 512, seed: int = 0,
                split: str = "train", color_cast: float = 0.1, jpeg: float = 0.0,
-               lights: float = 0.0, progress: bool = True) -> list[dict]:
+               lights: float = 0.0, exposure_range: tuple[float, float] = EXPOSURE_RANGE,
+               identity: float = 0.0, vary: float = 0.0, tint: float = 0.0,
+               progress: bool = True) -> list[dict]:
     """Write ``count`` pairs (default: one per photo) as ``out/low/NAME.png`` + ``out/high/NAME.png``.
 
     Photo ``i % n`` gives pair ``i``; its first use is the whole photo, later ones random crops.
@@ -200,8 +265,12 @@ def synthesize(photos: Path, out: Path, count: int | None = None, size: int = 51
         raise LowlightError(f"--count must be at least 1, got {count}")
     if not 0.0 <= jpeg <= 1.0:
         raise LowlightError(f"--jpeg is a probability between 0 and 1, got {jpeg}")
-    if not 0.0 <= lights <= 1.0:
-        raise LowlightError(f"--lights is a probability between 0 and 1, got {lights}")
+    for flag, value in (("lights", lights), ("identity", identity), ("vary", vary), ("tint", tint)):
+        if not 0.0 <= value <= 1.0:
+            raise LowlightError(f"--{flag} is a probability between 0 and 1, got {value}")
+    lo, hi = exposure_range
+    if not 0.0 < lo <= hi <= 1.0:
+        raise LowlightError(f"--exposure LO HI needs 0 < LO <= HI <= 1, got {lo:g} {hi:g}")
     if size < 0:
         raise LowlightError(f"--size must be 0 (keep) or a positive long side, got {size}")
     out = Path(out)
@@ -212,7 +281,7 @@ def synthesize(photos: Path, out: Path, count: int | None = None, size: int = 51
         src = sources[i % len(sources)]
         rng = np.random.default_rng([seed, i])
         high = _crop_resize(read_image(src), size, rng, full=i < len(sources))
-        params = sample_params(rng, color_cast, jpeg, lights)
+        params = sample_params(rng, color_cast, jpeg, lights, (lo, hi), identity, vary, tint)
         high, low = make_pair(high, params, rng)
         name = f"{src.stem}-{i // len(sources)}"
         save_image(high, out / "high" / f"{name}.png")
