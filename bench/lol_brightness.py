@@ -22,7 +22,7 @@ import numpy as np
 from lowlight.data import find_pairs, split_pairs
 from lowlight.evaluation import score
 from lowlight.inference import load_model
-from lowlight.io import read_image
+from lowlight.photo import read_image
 
 NEAR = 5  #: a training pair this close in number counts as the same scene
 SCALES = (0.8, 0.9, 0.95, 1.0, 1.05, 1.1)

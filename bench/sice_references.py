@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from lowlight.color import luma
+
 FOLDER = "Zero-DCE++/data/train_data/"
 MEAN_LUMA = (0.35, 0.65)
 MAX_CLIPPED = 0.01
@@ -30,8 +32,8 @@ MAX_DARK = 0.05
 def frame_stats(data: bytes) -> tuple[float, float, float]:
     """Mean luma, share of clipped pixels, share of dark pixels of one JPEG."""
     rgb = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.float32) / 255.0
-    luma = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    return float(luma.mean()), float((rgb.max(-1) >= 250 / 255).mean()), float((luma < 0.05).mean())
+    y = luma(rgb)
+    return float(y.mean()), float((rgb.max(-1) >= 250 / 255).mean()), float((y < 0.05).mean())
 
 
 def main() -> int:

@@ -108,6 +108,7 @@ def test_curve_unet_never_darkens_and_never_clips_what_was_not_clipped():
         k = net.knots.numel() - 1
         net.head.weight[k:].zero_()
         net.head.bias[k:].copy_(torch.tensor([12.0, 0.0, 12.0, 0.0]))  # spatial weight e^12: no smoothing
+        net.head.bias[:k].add_(torch.randn(k) * 2)  # a curve far from the initial one
     torch.manual_seed(2)
     coarse = torch.rand(2, 3, 6, 8) ** 2  # a smooth scene, so the denoiser has nothing to move
     x = torch.nn.functional.interpolate(coarse, size=(48, 64), mode="bilinear", align_corners=False)
@@ -122,17 +123,19 @@ def test_curve_unet_never_darkens_and_never_clips_what_was_not_clipped():
     assert (y[:, :, 8:].amax(dim=1)[below] * 255 < 254.5).all()  # nothing well below white is pushed to it
 
 
-def test_curve_unet_tone_curve_is_monotone_and_spans_zero_to_one():
-    from lowlight.models.curve_unet import curve_knots, identity_logits, tone_curve
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_curve_unet_tone_curve_is_monotone_concave_and_spans_zero_to_one(seed):
+    from lowlight.models.curve_unet import curve_knots, curve_params, tone_curve
 
     knots = curve_knots(16)
     v = torch.linspace(0, 1, 257).view(1, 1, 1, -1)
-    logits = torch.randn(1, 16, 1, 1).expand(1, 16, 1, 257)
-    f = tone_curve(v, logits, knots)
+    params = (torch.randn(1, 16, 1, 1, generator=torch.Generator().manual_seed(seed)) * 3).expand(1, 16, 1, 257)
+    f = tone_curve(v, params, knots)
     assert f[..., 0].item() == 0.0 and f[..., -1].item() == pytest.approx(1.0)
-    assert (f[..., 1:] >= f[..., :-1]).all()
-    same = tone_curve(v, identity_logits(knots).view(1, 16, 1, 1).expand(1, 16, 1, 257), knots)
-    assert torch.allclose(same, v, atol=1e-6)
+    assert (f[..., 1:] >= f[..., :-1]).all() and (f >= v - 1e-6).all()  # monotone, never below the identity
+    for gamma in (1.0, 2.2):
+        fit = tone_curve(v, curve_params(knots, gamma).view(1, 16, 1, 1).expand(1, 16, 1, 257), knots)
+        assert torch.allclose(fit, v ** (1 / gamma), atol=0.03)
 
 
 def test_bilateral_is_an_edge_aware_average():

@@ -28,7 +28,38 @@ def test_8bit_lossless_formats_round_trip(tmp_path, ext):
     assert photo.bits == 8 and not photo.grey and photo.alpha is None
     out = tmp_path / f"b{ext}"
     write_photo(photo, out)
-    assert np.array_equal(np.asarray(Image.open(out).convert("RGB")), RGB8) or ext == ".webp"
+    assert photo.lossless and np.array_equal(np.asarray(Image.open(out).convert("RGB")), RGB8)
+
+
+def test_webp_stays_lossy_when_the_source_was(tmp_path):
+    smooth = np.tile(np.linspace(0, 255, 64, dtype=np.uint8)[None, :, None], (48, 1, 3))
+    Image.fromarray(smooth).save(tmp_path / "lossy.webp", quality=80)
+    photo = read_photo(tmp_path / "lossy.webp")
+    assert not photo.lossless and not read_photo_jpeg(tmp_path).lossless
+    write_photo(photo, tmp_path / "again.webp")
+    head = (tmp_path / "again.webp").read_bytes()[12:16]
+    assert head in (b"VP8 ", b"VP8X") and b"VP8L" not in (tmp_path / "again.webp").read_bytes()[:64]
+
+
+def read_photo_jpeg(tmp_path):
+    Image.fromarray(RGB8).save(tmp_path / "x.jpg")
+    return read_photo(tmp_path / "x.jpg")
+
+
+def test_16bit_grey_reads_as_16bit_whatever_its_values(tmp_path):
+    """A 16-bit grey pixel of 200/65535 is 200/65535, not 200/255, and its neighbours do not
+    change how it reads (the old dataset reader scaled by the image's maximum)."""
+    from lowlight.photo import read_image
+
+    dim = np.full((4, 5), 200, dtype=np.uint16)
+    Image.fromarray(dim).save(tmp_path / "dim.png")
+    with_bright = dim.copy()
+    with_bright[0, 0] = 1000
+    Image.fromarray(with_bright).save(tmp_path / "bright.png")
+    assert np.allclose(read_photo(tmp_path / "dim.png").rgb, 200 / 65535, atol=1e-7)
+    a, b = read_image(tmp_path / "dim.png"), read_image(tmp_path / "bright.png")
+    assert a.shape == (4, 5, 3) and (a == 1).all()  # round(200 / 65535 * 255) = 1
+    assert (b[1:] == 1).all() and b[0, 0, 0] == 4
 
 
 def test_jpeg_quality_option_changes_the_file(tmp_path):

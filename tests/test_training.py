@@ -154,7 +154,7 @@ def test_init_fine_tunes_from_weights_and_grows_a_new_branch(lol_tiny, tmp_path)
     grown = dict(base, model_args={"width": 8, "thumb": 16})
     trainer = Trainer(tiny(lol_tiny, tmp_path / "b", init=str(tmp_path / "a" / "last.safetensors"), **grown),
                       log=logged.append, progress=False)
-    state = trainer.members[0].state_dict()
+    state = trainer.members[0].net.state_dict()
     for key, value in start.items():  # every saved tensor carried over ...
         assert torch.equal(state[key], value), key
     fresh = [k for k in state if k not in start]  # ... and the new thumbnail branch starts fresh

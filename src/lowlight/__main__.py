@@ -1,4 +1,4 @@
-"""``python -m lowlight`` runs the CLI."""
+"""``python -m lowlight``: the same as the ``lowlight`` command."""
 
 import sys
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .errors import LowlightError
-from .io import IMAGE_EXTENSIONS, is_image_path
+from .files import IMAGE_EXTENSIONS, is_image_path
 
 #: Output extensions accepted by ``--ext`` (lower case, with the dot).
 OUTPUT_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
@@ -25,11 +25,26 @@ class Job:
     target: Path
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one job: ``done``, ``skipped`` (its output exists) or ``failed`` (``error`` says why)."""
+
+    job: Job
+    state: str
+    error: str | None = None
+
+
 @dataclass
 class Summary:
     done: list[Job] = field(default_factory=list)
     skipped: list[Job] = field(default_factory=list)
     failed: list[tuple[Job, str]] = field(default_factory=list)
+
+    def add(self, outcome: Outcome) -> None:
+        if outcome.state == "failed":
+            self.failed.append((outcome.job, outcome.error or "failed"))
+        else:
+            (self.done if outcome.state == "done" else self.skipped).append(outcome.job)
 
 
 def collect_inputs(items: list[str], recursive: bool = False) -> list[tuple[Path, Path]]:
@@ -111,25 +126,25 @@ def plan(inputs: list[tuple[Path, Path]], output: Path | None, suffix: str = "",
     return jobs
 
 
-def run(jobs: Iterable[Job], work: Callable[[Job], None], overwrite: bool = False,
-        on_done: Callable[[Job, str], None] | None = None) -> Summary:
-    """Call ``work`` for each job whose target does not exist yet (or all with ``overwrite``).
+def run_job(job: Job, work: Callable[[Job], None], overwrite: bool = False) -> Outcome:
+    """Call ``work`` unless the target exists (and not ``overwrite``); a :class:`LowlightError`,
+    OS or value error becomes a ``failed`` outcome instead of stopping the batch."""
+    if job.target.exists() and not overwrite:
+        return Outcome(job, "skipped")
+    try:
+        work(job)
+    except (LowlightError, OSError, ValueError) as exc:
+        return Outcome(job, "failed", str(exc))
+    return Outcome(job, "done")
 
-    A :class:`LowlightError` or OS error from one job is recorded and the rest go on.
-    """
+
+def run(jobs: Iterable[Job], work: Callable[[Job], None], overwrite: bool = False,
+        on_done: Callable[[Outcome], None] | None = None) -> Summary:
+    """:func:`run_job` for each job in turn; ``on_done`` hears each :class:`Outcome`."""
     summary = Summary()
     for job in jobs:
-        if job.target.exists() and not overwrite:
-            summary.skipped.append(job)
-            status = "skipped (exists)"
-        else:
-            try:
-                work(job)
-                summary.done.append(job)
-                status = "done"
-            except (LowlightError, OSError, ValueError) as exc:
-                summary.failed.append((job, str(exc)))
-                status = f"failed: {exc}"
+        outcome = run_job(job, work, overwrite)
+        summary.add(outcome)
         if on_done is not None:
-            on_done(job, status)
+            on_done(outcome)
     return summary

@@ -80,26 +80,19 @@ def run_benchmark(model=None, backends=("torch", "onnx"), threads=(1, 2), small=
                   log: Callable[[str], None] = lambda _: None) -> list[BenchRow]:
     """Time ``model`` (None: the bundled default; a name or weights path) for every backend and
     thread count; ``small``/``large`` are ``(width, height)``. Restores torch's thread count."""
-    from .inference import load_model
-    from .onnx_backend import load_onnx, to_onnx
+    from .inference import BACKENDS, load_model
 
     torch_model = load_model(model, device="cpu", backend="torch")
-    onnx_source = None
     x_small, x_large = dark_image(*small), dark_image(*large, seed=1)
     rows, saved_threads = [], torch.get_num_threads()
     try:
         for backend in backends:
             for n in threads:
-                if backend == "torch":
-                    torch.set_num_threads(n)
-                    enhancer = torch_model
-                elif backend == "onnx":
-                    torch.set_num_threads(n)  # statistics and blending around the graph run in torch
-                    if onnx_source is None:  # the bundled .onnx twin, or one export reused for every count
-                        onnx_source = to_onnx(torch_model).net.source
-                    enhancer = load_onnx(onnx_source, n)
-                else:
-                    raise LowlightError(f"unknown backend {backend!r}; choose torch or onnx")
+                if backend not in BACKENDS:
+                    raise LowlightError(f"unknown backend {backend!r}; choose {' or '.join(BACKENDS)}")
+                torch.set_num_threads(n)  # for onnx: the statistics and blending around the graph
+                enhancer = torch_model if backend == "torch" else \
+                    load_model(torch_model.source, device="cpu", backend=backend, threads=n)
                 log(f"{backend}, {n} thread{'s' if n > 1 else ''}: {small[0]}x{small[1]} ...")
                 latency = median_time(lambda: enhancer.process(x_small), repeats)
                 log(f"{backend}, {n} thread{'s' if n > 1 else ''}: {large[0]}x{large[1]} ...")

@@ -15,7 +15,7 @@ import torch.nn as nn
 
 from . import __version__
 from .errors import LowlightError
-from .io import atomic_write
+from .files import atomic_write
 
 FORMAT = "lowlight-weights/1"
 
@@ -78,3 +78,16 @@ def load_weights(path: Path, device: str | torch.device = "cpu") -> tuple[nn.Mod
                             f"{len(missing)} missing and {len(unexpected)} unexpected tensors "
                             f"(e.g. {(missing or unexpected)[0]}); was it written by another lowlight version?")
     return model.to(device).eval(), meta
+
+
+def open_torch(path: Path, device: str = "auto", threads: int | None = None) -> tuple[nn.Module, dict[str, Any]]:
+    """The PyTorch backend of :func:`lowlight.inference.load_model`: ``(network, metadata)``.
+    ``threads`` sets PyTorch's process-wide CPU thread count."""
+    from .device import pick_device
+
+    if Path(path).suffix == ".onnx":
+        raise LowlightError(f"{path} is an ONNX file; run it with --backend onnx (or drop --backend torch)")
+    dev = pick_device(device)
+    if threads:
+        torch.set_num_threads(threads)
+    return load_weights(path, dev)

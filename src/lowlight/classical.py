@@ -159,6 +159,17 @@ class ClassicalMethod:
     def __call__(self, image: np.ndarray) -> np.ndarray:
         return METHODS[self.name].function(image, **self.params)
 
+    def process(self, rgb, options=None, **kwargs):
+        """The :meth:`lowlight.inference.Enhancer.process` face: a float RGB tensor ``(1, 3, H, W)``
+        in [0, 1] in and out, with strength and exposure (the method itself works in 8 bits)."""
+        from .color import adjust_exposure, blend_strength
+        from .inference import EnhanceOptions
+        from .photo import to_tensor, to_uint8
+
+        opts = options if options is not None else EnhanceOptions(**kwargs)
+        out = to_tensor(self(to_uint8(rgb)))
+        return adjust_exposure(blend_strength(rgb, out, opts.strength), opts.exposure).clamp_(0.0, 1.0)
+
 
 def _typed(name: str, key: str, value: Any, default: Any) -> Any:
     if not isinstance(value, str):

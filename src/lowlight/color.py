@@ -43,10 +43,20 @@ def linear_to_srgb(x: np.ndarray) -> np.ndarray:
     return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1.0 / 2.4) - 0.055)
 
 
-def luma(rgb: np.ndarray) -> np.ndarray:
-    """Rec. 601 luma of an ``(..., 3)`` array, as OpenCV's RGB-to-gray conversion computes it."""
-    rgb = np.asarray(rgb, dtype=np.float64)
-    return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+#: Rec. 601 luma weights of R, G and B, as OpenCV's RGB-to-gray conversion uses them.
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)
+
+
+def luma(rgb, axis: int = -1):
+    """Rec. 601 luma of a NumPy array (as float64) or a torch tensor (its own dtype) whose
+    ``axis`` holds R, G, B: ``(..., 3)`` by default, ``axis=1`` for ``(B, 3, H, W)``. That axis is
+    dropped."""
+    if hasattr(rgb, "select") and hasattr(rgb, "unbind"):  # a torch tensor, without importing torch
+        r, g, b = (rgb.select(axis, i) for i in range(3))
+    else:
+        rgb = np.asarray(rgb, dtype=np.float64)
+        r, g, b = (np.take(rgb, i, axis=axis) for i in range(3))
+    return LUMA_WEIGHTS[0] * r + LUMA_WEIGHTS[1] * g + LUMA_WEIGHTS[2] * b
 
 
 def blend_strength(original, enhanced, strength: float):

@@ -8,7 +8,7 @@ method, reference) per run. Photos without references get the grid alone.
 from __future__ import annotations
 
 import csv
-import io as _io
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -18,7 +18,8 @@ import numpy as np
 from .data import Pair
 from .evaluation import evaluate
 from .inference import Enhancer
-from .io import atomic_write, atomic_write_text, read_image
+from .files import atomic_write, atomic_write_text
+from .photo import read_image
 
 COLUMNS = ["method", "psnr", "ssim", "params", "gmacs", "ms_per_image"]
 GT_MEAN_COLUMNS = ["psnr_gtmean", "ssim_gtmean"]
@@ -91,7 +92,7 @@ def markdown_table(rows: list[dict]) -> str:
 
 def csv_text(rows: list[dict]) -> str:
     columns = _columns(rows)
-    buf = _io.StringIO()
+    buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for r in rows:
@@ -110,7 +111,7 @@ def image_grid(contenders: list[Contender], pairs: list[Pair | Path], cell: int 
     labels = ["input", *(c.label for c in contenders)] + (["reference"] if paired else [])
     rows = []
     for pair in pairs:
-        low = read_image(pair.low if paired else Path(pair), exif_transpose=True)
+        low = read_image(pair.low if paired else Path(pair), orient=True)
         rows.append([low, *(c.run(low) for c in contenders)] + ([read_image(pair.high)] if paired else []))
     cw, label_h = cell, 18
     heights = [max(1, round(cell * images[0].shape[0] / images[0].shape[1])) for images in rows]

@@ -22,7 +22,8 @@ import numpy as np
 
 from .color import apply_gamma
 from .errors import LowlightError
-from .io import image_size, list_images, read_image
+from .files import image_size, list_images
+from .photo import read_image
 
 #: Leaf folder pairs (low-light, normal-light), lower-case names.
 LEAF_LAYOUTS = (("low", "high", "low/ + high/"),

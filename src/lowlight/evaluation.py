@@ -16,7 +16,7 @@ import numpy as np
 
 from .data import Pair
 from .inference import Enhancer
-from .io import read_image, save_image, to_tensor, to_uint8
+from .photo import read_image, save_image, to_tensor, to_uint8
 from .metrics import gt_mean_scale, psnr, ssim
 from .progress import progress as progress_bar
 
@@ -53,8 +53,8 @@ def evaluate(model: Enhancer | Callable[[np.ndarray], np.ndarray], pairs: Iterab
              progress: bool = False, timing: bool = False) -> EvalResult:
     """Run ``model`` on each pair's dark image at full resolution and score it against the reference.
 
-    ``loss`` (an :class:`Enhancer` only) also records the training criterion on the raw output,
-    which is what validation during training selects on. ``timing`` records ``ms``, the wall time
+    ``loss`` (an :class:`Enhancer` only) also records the training criterion on the output
+    before rounding to 8 bits, which is what validation during training selects on. ``timing`` records ``ms``, the wall time
     of the enhancement call alone (no file I/O). ``save_dir`` keeps the enhanced images.
     """
     pairs = list(pairs)
@@ -64,9 +64,9 @@ def evaluate(model: Enhancer | Callable[[np.ndarray], np.ndarray], pairs: Iterab
         row: dict = {"name": pair.name}
         start = time.perf_counter()
         if loss is not None:
-            raw = model.predict(low)
-            row["loss"] = float(loss(raw, to_tensor(high).to(raw.device)))
-            out = to_uint8(raw)
+            enhanced = model.process(to_tensor(low))
+            row["loss"] = float(loss(enhanced, to_tensor(high)))
+            out = to_uint8(enhanced)
         else:
             out = model(low)
         elapsed_ms = (time.perf_counter() - start) * 1000.0

@@ -14,95 +14,99 @@ import torch
 import torch.nn as nn
 
 from .color import adjust_exposure, apply_gamma, blend_strength
+from .device import pick_device  # noqa: F401  (part of this module's API)
 from .errors import LowlightError
-from .io import to_tensor, to_uint8
+from .models.base import Network
+from .photo import to_tensor, to_uint8
 from .tiling import DEFAULT_OVERLAP, auto_tile, run_tiled
 
 
-def pick_device(name: str = "auto") -> torch.device:
-    """``auto`` means CUDA when available, else CPU; anything else is passed to ``torch.device``."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise LowlightError(f"unknown device {name!r}; use auto, cpu or cuda") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise LowlightError("--device cuda was asked for but no CUDA GPU is available; use --device cpu")
-    return device
+@dataclass(frozen=True)
+class EnhanceOptions:
+    """How to enhance, checked once for the CLI, the Python API and the server alike.
+
+    ``strength`` blends from the input (0) to the full result (1); ``exposure`` then scales it
+    by ``2 ** exposure`` in linear light. ``tile``: None picks by image size
+    (:func:`lowlight.tiling.auto_tile`), 0 never tiles, N uses N-pixel tiles that share
+    ``overlap`` pixels with their neighbours.
+    """
+
+    strength: float = 1.0
+    exposure: float = 0.0
+    tile: int | None = None
+    overlap: int = DEFAULT_OVERLAP
+
+    def __post_init__(self):
+        if not 0.0 <= self.strength <= 1.0:
+            raise LowlightError(f"strength must be between 0 and 1, got {self.strength:g}")
+        if not -10.0 <= self.exposure <= 10.0:
+            raise LowlightError(f"exposure must be between -10 and 10 stops, got {self.exposure:g}")
+        if self.overlap < 0:
+            raise LowlightError(f"tile overlap must be 0 or more, got {self.overlap}")
+        if self.tile is not None and self.tile < 0:
+            raise LowlightError(f"tile must be 0 (never tile) or a positive size, got {self.tile}")
+        if self.tile and self.tile <= self.overlap:
+            raise LowlightError(f"tile ({self.tile}) must be larger than the overlap ({self.overlap}); "
+                                "pass a bigger --tile or a smaller --tile-overlap")
 
 
 @dataclass
 class Enhancer:
-    """A model with its input pre-processing: uint8 RGB ``(H, W, 3)`` in, uint8 RGB out.
+    """A network with its input pre-processing; :meth:`process` is the one way to run it.
 
     ``gamma`` is the report's lookup-table brightening applied to the dark input before the
-    network, exactly as in training. Stateless per call, so one Enhancer can serve many.
+    network, exactly as in training. ``source`` is the weights file it was loaded from (None for
+    a network built in memory). Stateless per call, so one Enhancer can serve many.
     """
 
-    net: nn.Module
+    net: Network
     name: str
     args: dict[str, Any] = field(default_factory=dict)
     gamma: float | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    source: Path | None = None
 
     @property
     def device(self) -> torch.device:
-        fixed = getattr(self.net, "device", None)  # an ONNX Runtime session says where it runs
-        return fixed if isinstance(fixed, torch.device) else next(self.net.parameters()).device
+        if isinstance(self.net, nn.Module):
+            return next(self.net.parameters()).device
+        return torch.device("cpu")  # ONNX Runtime sessions run on the CPU here
 
     @property
     def backend(self) -> str:
         """``torch`` or ``onnx``: what runs the network."""
         return "torch" if isinstance(self.net, nn.Module) else "onnx"
 
-    def predict(self, image: np.ndarray) -> torch.Tensor:
-        """Raw network output ``(1, 3, H, W)`` (float, unclamped) for a uint8 image."""
-        x = to_tensor(apply_gamma(image, self.gamma)).to(self.device)
-        with torch.inference_mode():
-            return self.net(x).float()
-
     def __call__(self, image: np.ndarray) -> np.ndarray:
-        """Enhance a uint8 RGB image ``(H, W, 3)``; the result is clamped and rounded to uint8."""
-        return to_uint8(self.predict(image))
+        """Enhance a uint8 RGB image ``(H, W, 3)`` to uint8, through :meth:`process` with defaults."""
+        return to_uint8(self.process(to_tensor(image)))
 
-    def process(self, rgb: torch.Tensor, strength: float = 1.0, exposure: float = 0.0,
-                tile: int | None = None, overlap: int = DEFAULT_OVERLAP) -> torch.Tensor:
+    def process(self, rgb: torch.Tensor, options: EnhanceOptions | None = None, **kwargs) -> torch.Tensor:
         """Enhance a float RGB tensor ``(1, 3, H, W)`` in [0, 1] (on the CPU); returns the same, clamped.
 
-        ``strength`` blends from the input (0) to the full result (1); ``exposure`` then scales it
-        by ``2 ** exposure`` in linear light. ``tile``: None picks by image size
-        (:func:`lowlight.tiling.auto_tile`), 0 never tiles, N uses N-pixel tiles.
+        ``options`` (or its fields as keywords: ``strength``, ``exposure``, ``tile``, ``overlap``)
+        as :class:`EnhanceOptions` describes.
         """
-        if not 0.0 <= strength <= 1.0:
-            raise LowlightError(f"strength must be between 0 and 1, got {strength}")
-        if tile is not None and tile != 0 and tile <= overlap:
-            raise LowlightError(f"tile ({tile}) must be larger than the overlap ({overlap}); "
-                                "pass a bigger --tile or a smaller --tile-overlap")
-        if overlap < 0:
-            raise LowlightError(f"tile overlap must be 0 or more, got {overlap}")
+        opts = options if options is not None else EnhanceOptions(**kwargs)
         net_input = rgb
         if self.gamma not in (None, 1.0):  # the report's uint8 lookup table, as in training
             as_uint8 = rgb[0].mul(255.0).round().to(torch.uint8).permute(1, 2, 0).numpy()
             net_input = to_tensor(apply_gamma(as_uint8, self.gamma))
-        stats_fn = getattr(self.net, "context_stats", None)
         with torch.inference_mode():
-            stats = stats_fn(net_input.to(self.device)) if stats_fn is not None else None
+            stats = self.net.context_stats(net_input.to(self.device))
 
             def forward(x: torch.Tensor) -> torch.Tensor:
-                x = x.to(self.device, memory_format=torch.channels_last)
-                return self.net(x, stats) if stats is not None else self.net(x)
+                return self.net(x.to(self.device, memory_format=torch.channels_last), stats)
 
             height, width = rgb.shape[-2:]
-            size = auto_tile(height, width) if tile is None else (tile or None)
+            size = auto_tile(height, width) if opts.tile is None else (opts.tile or None)
             if size is None or (size >= height and size >= width):
                 out = forward(net_input).float().cpu()
             else:
-                multiple = getattr(self.net, "multiple", 16)
-                out = run_tiled(forward, net_input, size, overlap, multiple)
+                out = run_tiled(forward, net_input, size, opts.overlap, self.net.multiple)
             out = out.clamp_(0.0, 1.0)
-            out = blend_strength(rgb, out, strength)
-            return adjust_exposure(out, exposure).clamp_(0.0, 1.0)
+            out = blend_strength(rgb, out, opts.strength)
+            return adjust_exposure(out, opts.exposure).clamp_(0.0, 1.0)
 
 
 #: The model used when none is named: its weights ship inside the package (``lowlight/weights/``).
@@ -124,7 +128,27 @@ def pretrained_models() -> list[str]:
     return [name for name in list_models() if bundled_weights(name) is not None]
 
 
-BACKENDS = ("torch", "onnx")
+#: Backends by name: the module and function that open a weights file as ``(network, metadata)``
+#: (``open(path, device, threads)``), imported only when asked for.
+BACKENDS = {"torch": ("lowlight.checkpoint", "open_torch"), "onnx": ("lowlight.onnx_backend", "open_onnx")}
+
+
+def resolve_weights(name_or_path: str | Path | None) -> Path:
+    """The weights file for a path, a registered model's bundled weights, or the default model."""
+    from .models import get_entry
+
+    name_or_path = DEFAULT_MODEL if name_or_path is None else name_or_path
+    path = Path(name_or_path)
+    if path.suffix in (".safetensors", ".onnx") or path.exists():
+        return path
+    get_entry(str(name_or_path))  # a clear error for unknown names
+    bundled = bundled_weights(str(name_or_path))
+    if bundled is None:
+        have = ", ".join(pretrained_models()) or "none"
+        raise LowlightError(f"model {name_or_path!r} has no pretrained weights in this version (models with "
+                            f"weights: {have}); train one with `lowlight train` and pass "
+                            "--weights RUN_DIR/best.safetensors")
+    return bundled
 
 
 def load_model(name_or_path: str | Path | None = None, device: str = "auto", backend: str | None = None,
@@ -136,36 +160,15 @@ def load_model(name_or_path: str | Path | None = None, device: str = "auto", bac
     ``backend``: ``torch`` (the default) or ``onnx`` (ONNX Runtime on the CPU; ``.onnx`` files
     always run there). ``threads``: CPU threads (for torch this sets the process-wide count).
     """
-    from .checkpoint import load_weights
-    from .models import get_entry
+    import importlib
 
-    if backend not in (None, *BACKENDS):
-        raise LowlightError(f"unknown backend {backend!r}; choose torch or onnx")
-    name_or_path = DEFAULT_MODEL if name_or_path is None else name_or_path
-    path = Path(name_or_path)
-    if path.suffix == ".onnx" or backend == "onnx":
-        if device not in ("auto", "cpu"):
-            raise LowlightError(f"the onnx backend runs on the CPU; drop --device {device} or use --backend torch")
-        from .onnx_backend import load_onnx, to_onnx
-
-        if path.suffix == ".onnx":
-            return load_onnx(path, threads)
-        return to_onnx(load_model(name_or_path, "cpu", "torch"), threads)
-    dev = pick_device(device)
-    if threads:
-        torch.set_num_threads(threads)  # process-wide in PyTorch
-    if path.suffix != ".safetensors" and not path.exists():
-        get_entry(str(name_or_path))  # a clear error for unknown names
-        bundled = bundled_weights(str(name_or_path))
-        if bundled is None:
-            have = ", ".join(pretrained_models()) or "none"
-            raise LowlightError(f"model {name_or_path!r} has no pretrained weights in this version (models with "
-                                f"weights: {have}); train one with `lowlight train` and pass "
-                                "--weights RUN_DIR/best.safetensors")
-        path = bundled
-    net, meta = load_weights(path, dev)
-    meta["_path"] = str(path)  # where it came from (the ONNX backend looks for its exported twin)
-    return Enhancer(net, meta["model"], meta["model_args"], meta["preprocess"].get("gamma"), meta)
+    path = resolve_weights(name_or_path)
+    backend = backend or ("onnx" if path.suffix == ".onnx" else "torch")
+    if backend not in BACKENDS:
+        raise LowlightError(f"unknown backend {backend!r}; choose {' or '.join(BACKENDS)}")
+    module, function = BACKENDS[backend]
+    net, meta = getattr(importlib.import_module(module), function)(path, device, threads)
+    return Enhancer(net, meta["model"], meta["model_args"], meta["preprocess"].get("gamma"), meta, path)
 
 
 _DEFAULT_CACHE: dict[str, Enhancer] = {}
@@ -196,14 +199,14 @@ def enhance(image, model: Enhancer | str | Path | None = None, strength: float =
     """
     from .photo import join_array, split_array
 
+    options = EnhanceOptions(strength, exposure, tile, overlap)
     enhancer = _resolve(model, device)
-    options = dict(strength=strength, exposure=exposure, tile=tile, overlap=overlap)
 
     if isinstance(image, torch.Tensor):
         batch = image if image.dim() == 4 else image.unsqueeze(0)
         if batch.dim() != 4 or batch.shape[1] != 3:
             raise LowlightError(f"expected a tensor (3, H, W) or (B, 3, H, W), got {tuple(image.shape)}")
-        outs = [enhancer.process(b[None].detach().float().cpu().clamp(0, 1), **options) for b in batch]
+        outs = [enhancer.process(b[None].detach().float().cpu().clamp(0, 1), options) for b in batch]
         out = torch.cat(outs).to(image.device, image.dtype if image.is_floating_point() else torch.float32)
         return out if image.dim() == 4 else out[0]
 
@@ -211,7 +214,7 @@ def enhance(image, model: Enhancer | str | Path | None = None, strength: float =
         from .photo import read_photo, to_pil
 
         photo = read_photo(Path(image))
-        return to_pil(_enhance_photo(enhancer, photo, options))
+        return to_pil(enhance_photo(enhancer, photo, options))
 
     from PIL import Image
 
@@ -219,19 +222,20 @@ def enhance(image, model: Enhancer | str | Path | None = None, strength: float =
         from .photo import from_pil, to_pil
 
         photo = from_pil(image)
-        return to_pil(_enhance_photo(enhancer, photo, options), mode=image.mode)
+        return to_pil(enhance_photo(enhancer, photo, options), mode=image.mode)
 
     array = np.asarray(image)
     photo = split_array(array)
-    result = _enhance_photo(enhancer, photo, options)
+    result = enhance_photo(enhancer, photo, options)
     channels = 1 if array.ndim == 2 else array.shape[2]
     return join_array(result, array.dtype, channels)
 
 
-def _enhance_photo(enhancer: Enhancer, photo, options: dict):
-    """The enhanced copy of a :class:`lowlight.photo.Photo` (alpha and metadata carried over)."""
+def enhance_photo(enhancer, photo, options: EnhanceOptions):
+    """The enhanced copy of a :class:`lowlight.photo.Photo` (alpha and metadata carried over);
+    ``enhancer``: anything with :meth:`Enhancer.process` (a classical method too)."""
     from dataclasses import replace
 
     x = torch.from_numpy(np.ascontiguousarray(photo.rgb)).permute(2, 0, 1).unsqueeze(0)
-    out = enhancer.process(x, **options)
+    out = enhancer.process(x, options)
     return replace(photo, rgb=out[0].permute(1, 2, 0).numpy())

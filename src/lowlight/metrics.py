@@ -13,6 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .color import luma
+
 
 def _batched(x: torch.Tensor) -> torch.Tensor:
     if x.dim() == 3:
@@ -78,9 +80,8 @@ def gt_mean_scale(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     It hides global brightness errors, so its numbers are reported apart and labelled.
     """
     output, target = _batched(output), _batched(target)
-    weights = torch.tensor([0.299, 0.587, 0.114], dtype=output.dtype, device=output.device).view(1, 3, 1, 1)
-    mean_out = (output * weights).sum(1).flatten(1).mean(1).clamp_min(1e-8)
-    mean_gt = (target * weights).sum(1).flatten(1).mean(1)
+    mean_out = luma(output, axis=1).flatten(1).mean(1).clamp_min(1e-8)
+    mean_gt = luma(target, axis=1).flatten(1).mean(1)
     return (output * (mean_gt / mean_out).view(-1, 1, 1, 1)).clamp(0.0, 1.0)
 
 
@@ -90,8 +91,6 @@ def gt_mean_scale(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 def mean_luma(image) -> float:
     """Mean Rec. 601 luma in [0, 1]."""
-    from .color import luma
-
     return float(luma(image).mean() / 255.0)
 
 
@@ -101,8 +100,6 @@ def colour_shift(before, after, dark: float = 0.1) -> float:
 
     Scaling the three channels alike gives 0; a red cast of a few levels gives a few points.
     """
-    from .color import luma
-
     b, a = np.asarray(before, np.float64), np.asarray(after, np.float64)
     keep = (luma(b) > dark * 255) & (b.max(-1) < 255) & (a.max(-1) < 255)
     if not keep.any():
@@ -131,8 +128,6 @@ def grid_energy(image, periods: tuple[int, ...] = (4, 8)) -> float:
     the largest RMS over the periods (about 0.05 for a clean photo of a megapixel).
     """
     import cv2
-
-    from .color import luma
 
     y = luma(image).astype(np.float32)
     detail = y - cv2.blur(y, (3, 3), borderType=cv2.BORDER_REFLECT)

@@ -1,4 +1,4 @@
-"""ONNX export and an ONNX Runtime backend that plugs into :class:`~lowlight.inference.Enhancer`.
+"""ONNX export and the ONNX Runtime backend: a network-like object for :class:`~lowlight.inference.Enhancer`.
 
 The exported graph is the network on an input whose sides are multiples of the model's
 ``multiple`` (padding and cropping stay outside, as tiling needs), plus, for models conditioned
@@ -23,6 +23,7 @@ import torch.nn as nn
 
 from . import __version__
 from .errors import LowlightError
+from .models.base import EnhancementNet
 from .models.common import crop_to, pad_to_multiple
 
 #: Install hint for the optional dependencies.
@@ -41,7 +42,7 @@ def _require(module: str):
 class _WithStats(nn.Module):
     """``(image, stats) -> enhanced`` on padded inputs: the graph exported for context models."""
 
-    def __init__(self, net: nn.Module):
+    def __init__(self, net: EnhancementNet):
         super().__init__()
         self.net = net
 
@@ -49,16 +50,11 @@ class _WithStats(nn.Module):
         return self.net.forward_padded(image, stats)
 
 
-class _ImageOnly(nn.Module):
+class _ImageOnly(_WithStats):
     """``image -> enhanced`` on padded inputs: the graph exported for every other model."""
 
-    def __init__(self, net: nn.Module):
-        super().__init__()
-        self.net = net
-
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        run = getattr(self.net, "forward_padded", None)
-        return run(image, None) if run is not None else self.net(image)
+    def forward(self, image: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return self.net.forward_padded(image, None)
 
 
 @contextlib.contextmanager
@@ -80,16 +76,18 @@ def weights_digest(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def export_onnx(enhancer, path: Path | None = None, opset: int | None = None) -> bytes:
-    """The ONNX model of a torch :class:`~lowlight.inference.Enhancer` as bytes, also written
-    atomically to ``path`` when given. Height and width are dynamic (multiples of ``multiple``)."""
+def export_onnx(net: EnhancementNet, meta: dict, source: Path | None = None, path: Path | None = None,
+                opset: int | None = None) -> bytes:
+    """The ONNX model of a torch network with its weights-file ``meta`` (model, model_args,
+    preprocess) as bytes, also written atomically to ``path`` when given. ``source`` is the
+    weights file (its digest goes into the metadata). Height and width are dynamic (multiples of
+    ``multiple``)."""
     _require("onnxscript")
     onnx = _require("onnx")
-    net = enhancer.net.float().cpu().eval().to(memory_format=torch.contiguous_format)
-    multiple = int(getattr(net, "multiple", 16))
-    stats_fn = getattr(net, "context_stats", None)
+    net = net.float().cpu().eval().to(memory_format=torch.contiguous_format)
+    multiple = int(net.multiple)
     example = torch.rand(1, 3, 2 * multiple, 3 * multiple, generator=torch.Generator().manual_seed(0))
-    stats = stats_fn(example) if stats_fn is not None else None
+    stats = net.context_stats(example)
     rows = multiple * torch.export.Dim("rows", min=1, max=65536 // multiple)
     cols = multiple * torch.export.Dim("cols", min=1, max=65536 // multiple)
     if stats is not None:
@@ -107,16 +105,15 @@ def export_onnx(enhancer, path: Path | None = None, opset: int | None = None) ->
                                   external_data=False, opset_version=opset)
         except Exception as exc:  # the exporter raises many types; one line says which model failed
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise LowlightError(f"could not export {enhancer.name} to ONNX: {first}") from None
+            raise LowlightError(f"could not export {meta['model']} to ONNX: {first}") from None
         model = onnx.load(str(target))
-    source = enhancer.metadata.get("_path")
-    stats_doc = ("; stats: float32 (1, 8), lowlight.models.gain_unet.image_statistics of the whole image"
+    stats_doc = (f"; stats: float32 (1, {stats.shape[1]}), the context_stats of {meta['model']} on the whole image"
                  if stats is not None else "")
     onnx.helper.set_model_props(model, {
         "lowlight_version": __version__,
-        "model": enhancer.name,
-        "model_args": json.dumps(enhancer.args, sort_keys=True),
-        "gamma": json.dumps(enhancer.gamma),
+        "model": meta["model"],
+        "model_args": json.dumps(meta["model_args"], sort_keys=True),
+        "gamma": json.dumps(meta.get("preprocess", {}).get("gamma")),
         "multiple": str(multiple),
         "inputs": "image: float32 (1, 3, H, W) RGB in [0, 1], H and W multiples of `multiple` "
                   "(pad bottom/right by reflection)" + stats_doc,
@@ -124,15 +121,16 @@ def export_onnx(enhancer, path: Path | None = None, opset: int | None = None) ->
     })
     data = model.SerializeToString()
     if path is not None:
-        from .io import atomic_write
+        from .files import atomic_write
 
         atomic_write(Path(path), lambda tmp: Path(tmp).write_bytes(data))
     return data
 
 
 class OnnxNet:
-    """An ONNX Runtime session that behaves like the torch network inside an Enhancer: called
-    with ``(x, stats)`` on any size (it pads and crops), with ``context_stats`` and ``multiple``."""
+    """An ONNX Runtime session that behaves like the torch network inside an Enhancer (a
+    :class:`~lowlight.models.base.Network`): called with ``(x, stats)`` on any size (it pads and
+    crops), with ``context_stats`` and ``multiple``."""
 
     def __init__(self, model: bytes | str | Path, threads: int | None = None):
         ort = _require("onnxruntime")
@@ -157,7 +155,6 @@ class OnnxNet:
         self.gamma = json.loads(props.get("gamma", "null"))
         self.multiple = int(props.get("multiple", "16"))
         self.input_names = [i.name for i in self.session.get_inputs()]
-        self.device = torch.device("cpu")
         self._spec = None
 
     def context_stats(self, x: torch.Tensor) -> torch.Tensor | None:
@@ -182,30 +179,35 @@ class OnnxNet:
         out = self.session.run(None, feeds)[0]
         return crop_to(torch.from_numpy(out), size)
 
-
-def load_onnx(model: bytes | str | Path, threads: int | None = None, metadata: dict | None = None):
-    """An :class:`~lowlight.inference.Enhancer` that runs ``model`` (a file or bytes) with ONNX Runtime."""
-    from .inference import Enhancer
-
-    if not isinstance(model, bytes) and not Path(model).is_file():
-        raise LowlightError(f"ONNX file not found: {model}")
-    net = OnnxNet(model, threads)
-    return Enhancer(net, net.name, net.args, net.gamma, {**net.metadata, **(metadata or {})})
+    def weights_metadata(self) -> dict:
+        """Its metadata in the shape of a weights file's (model, model_args, preprocess), plus the props."""
+        return {**self.metadata, "model": self.name, "model_args": self.args, "preprocess": {"gamma": self.gamma}}
 
 
-def to_onnx(enhancer, threads: int | None = None):
-    """The ONNX Runtime twin of a torch Enhancer: the bundled ``.onnx`` when it was exported from
-    these very weights, else an export made now (in memory, a few seconds)."""
-    from .inference import Enhancer
+def open_onnx(path: Path, device: str = "auto", threads: int | None = None) -> tuple[OnnxNet, dict]:
+    """The ONNX Runtime backend of :func:`lowlight.inference.load_model`: ``(network, metadata)``.
 
-    source = enhancer.metadata.get("_path")
-    if source:
-        shipped = Path(source).with_suffix(".onnx")
-        if shipped.is_file():
-            twin = OnnxNet(shipped, threads)
-            if twin.metadata.get("source_sha256") == weights_digest(Path(source)):
-                return Enhancer(twin, twin.name, twin.args, twin.gamma, {**twin.metadata, "_path": source})
-    return load_onnx(export_onnx(enhancer), threads, {"_path": source or ""})
+    An ``.onnx`` file runs as it is; ``.safetensors`` weights run as their shipped ``.onnx`` twin
+    when it was exported from these very weights, else as an export made now (in memory, a few
+    seconds)."""
+    from .checkpoint import load_weights
+
+    if device not in ("auto", "cpu"):
+        raise LowlightError(f"the onnx backend runs on the CPU; drop --device {device} or use --backend torch")
+    path = Path(path)
+    if not path.is_file():
+        raise LowlightError(f"{'ONNX' if path.suffix == '.onnx' else 'weights'} file not found: {path}")
+    if path.suffix == ".onnx":
+        net = OnnxNet(path, threads)
+        return net, net.weights_metadata()
+    twin = path.with_suffix(".onnx")
+    if twin.is_file():
+        net = OnnxNet(twin, threads)
+        if net.metadata.get("source_sha256") == weights_digest(path):
+            return net, net.weights_metadata()
+    torch_net, meta = load_weights(path, "cpu")
+    net = OnnxNet(export_onnx(torch_net, meta, path), threads)
+    return net, net.weights_metadata()
 
 
-__all__ = ["export_onnx", "load_onnx", "to_onnx", "OnnxNet", "weights_digest"]
+__all__ = ["export_onnx", "open_onnx", "OnnxNet", "weights_digest"]

@@ -1,8 +1,10 @@
 """Photos as users have them: any common format, 8 or 16 bits, grey or colour, with alpha, EXIF
 and ICC profile, converted to the float RGB the models see and back without losing any of that.
 
-:func:`read_photo` and :func:`write_photo` are the file edges; :func:`split_array` and
-:func:`join_array` do the same for in-memory arrays, so the Python API and the CLI share them.
+:func:`read_photo` and :func:`write_photo` are the file edges, the only place pixels are decoded
+and encoded; :func:`read_image` and :func:`save_image` are their uint8 RGB faces for datasets.
+:func:`split_array` and :func:`join_array` do the same for in-memory arrays, so the Python API
+and the CLI share them; :func:`to_tensor` and :func:`to_uint8` cross to and from PyTorch.
 Greyscale inputs are enhanced as RGB and written back as grey (the luma of the result).
 """
 
@@ -16,8 +18,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .color import luma
 from .errors import LowlightError
-from .io import _SAVE_FORMATS, _reason, atomic_write
+from .files import SAVE_FORMATS, atomic_write, first_line
 
 _ORIENTATION = 0x0112
 
@@ -32,6 +35,7 @@ class Photo:
     grey: bool = False                #: the source had one colour channel
     icc_profile: bytes | None = None
     exif: bytes | None = None         #: with the orientation reset to 1, as pixels are upright
+    lossless: bool = True             #: the source format kept every pixel (not JPEG, not lossy WebP)
 
 
 def split_array(array: np.ndarray) -> Photo:
@@ -79,7 +83,14 @@ def _opaque(dtype: np.dtype):
 
 
 def _grey(rgb: np.ndarray) -> np.ndarray:
-    return (0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]).astype(np.float32)
+    return luma(rgb).astype(np.float32)
+
+
+def _swap_rb(a: np.ndarray) -> np.ndarray:
+    """RGB(A) <-> BGR(A), OpenCV's channel order; grey passes through."""
+    if a.ndim == 3 and a.shape[2] in (3, 4):
+        return a[..., [2, 1, 0, 3][: a.shape[2]]]
+    return a
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -99,11 +110,7 @@ def _decode_16bit(data: bytes) -> np.ndarray | None:
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if arr is None or arr.dtype != np.uint16:
         return None
-    if arr.ndim == 3 and arr.shape[2] == 3:
-        arr = arr[..., ::-1]
-    elif arr.ndim == 3 and arr.shape[2] == 4:
-        arr = arr[..., [2, 1, 0, 3]]
-    return np.ascontiguousarray(arr)
+    return np.ascontiguousarray(_swap_rb(arr))
 
 
 def _is_16bit(im: Image.Image, path: Path) -> bool:
@@ -136,8 +143,25 @@ def _pillow_pixels(im: Image.Image) -> np.ndarray:
     return np.asarray(im.convert("RGBA" if "A" in mode else "RGB"))
 
 
-def read_photo(path: Path) -> Photo:
-    """Decode ``path`` upright (EXIF orientation applied) with its bit depth, alpha, ICC and EXIF."""
+def _is_lossless(im: Image.Image, path: Path) -> bool:
+    """False for JPEG and lossy WebP (a VP8 rather than VP8L bitstream), True for the rest."""
+    if im.format == "JPEG":
+        return False
+    if im.format == "WEBP":
+        data = Path(path).read_bytes()
+        pos = 12  # after "RIFF", the size and "WEBP": walk the chunks to the bitstream
+        while pos + 8 <= len(data):
+            kind, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
+            if kind in (b"VP8L", b"VP8 "):
+                return kind == b"VP8L"
+            pos += 8 + size + (size & 1)
+        return False
+    return True
+
+
+def read_photo(path: Path, orient: bool = True) -> Photo:
+    """Decode ``path`` with its bit depth, alpha, ICC and EXIF; upright (EXIF orientation applied)
+    unless ``orient`` is False (dataset pairs are used as stored)."""
     path = Path(path)
     try:
         with Image.open(path) as im:
@@ -146,17 +170,29 @@ def read_photo(path: Path) -> Photo:
                 pixels = _pillow_pixels(im)
             icc = im.info.get("icc_profile") or None
             exif = im.getexif()
-            orientation = int(exif.get(_ORIENTATION, 1) or 1)
+            orientation = int(exif.get(_ORIENTATION, 1) or 1) if orient else 1
+            lossless = _is_lossless(im, path)
     except FileNotFoundError:
         raise LowlightError(f"image not found: {path}") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise LowlightError(f"cannot read image {path}: {_reason(exc)}; "
+        raise LowlightError(f"cannot read image {path}: {first_line(exc)}; "
                             "check that the file is a complete PNG, JPEG, WebP, BMP or TIFF") from None
     photo = split_array(_orient(pixels, orientation))
     if orientation != 1:
         exif[_ORIENTATION] = 1
     return replace(photo, icc_profile=icc, exif=exif.tobytes() if len(exif) else None,
-                   bits=16 if pixels.dtype != np.uint8 else 8)
+                   bits=16 if pixels.dtype != np.uint8 else 8, lossless=lossless)
+
+
+def read_image(path: Path, orient: bool = False) -> np.ndarray:
+    """The pixels of ``path`` as uint8 RGB ``(H, W, 3)`` (grey repeated, alpha dropped, 16 bits
+    rounded to 8): what datasets, evaluation and training read, as stored unless ``orient``."""
+    return to_8bit(read_photo(path, orient=orient).rgb)
+
+
+def to_8bit(rgb: np.ndarray) -> np.ndarray:
+    """Float RGB in [0, 1] to uint8, rounded."""
+    return np.round(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
 # -- writing -----------------------------------------------------------------------------------
@@ -182,12 +218,13 @@ def _png_with_metadata(png: bytes, icc: bytes | None, exif: bytes | None) -> byt
 
 def write_photo(photo: Photo, path: Path, quality: int = 95) -> Path:
     """Write atomically in the format of ``path``'s extension, keeping bit depth where the format
-    can (PNG, TIFF), alpha (dropped only by JPEG/BMP), greyscale, the ICC profile and EXIF."""
+    can (PNG, TIFF), alpha (dropped only by JPEG/BMP), greyscale, the ICC profile and EXIF.
+    WebP is lossless when the source was (``photo.lossless``), else lossy at ``quality``."""
     path = Path(path)
-    fmt = _SAVE_FORMATS.get(path.suffix.lower())
+    fmt = SAVE_FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise LowlightError(f"cannot write {path.name}: unknown extension {path.suffix!r}; "
-                            f"use one of {', '.join(sorted(set(_SAVE_FORMATS)))}")
+                            f"use one of {', '.join(sorted(set(SAVE_FORMATS)))}")
     if not 1 <= quality <= 100:
         raise LowlightError(f"quality must be between 1 and 100, got {quality}")
     keep_alpha = photo.alpha is not None and fmt not in ("JPEG", "BMP")
@@ -204,8 +241,10 @@ def write_photo(photo: Photo, path: Path, quality: int = 95) -> Path:
         mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
         pil = Image.fromarray(array, mode)
         options: dict = {}
-        if fmt in ("JPEG", "WEBP"):
+        if fmt == "JPEG" or (fmt == "WEBP" and not photo.lossless):
             options["quality"] = quality
+        elif fmt == "WEBP":
+            options["lossless"] = True
         if photo.icc_profile and fmt != "BMP":
             options["icc_profile"] = photo.icc_profile
         if photo.exif and fmt != "BMP":
@@ -214,10 +253,17 @@ def write_photo(photo: Photo, path: Path, quality: int = 95) -> Path:
     return path
 
 
+def save_image(image: np.ndarray, path: Path, quality: int = 95) -> Path:
+    """Write a uint8 RGB array ``(H, W, 3)`` atomically; the format follows the extension."""
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"save_image expects uint8 (H, W, 3), got {image.dtype} {image.shape}")
+    return write_photo(split_array(image), path, quality)
+
+
 def _to_uint8(a: np.ndarray) -> np.ndarray:
     if a.dtype == np.uint16:
         return np.round(a / 257.0).astype(np.uint8)
-    return np.round(np.clip(a, 0.0, 1.0) * 255.0).astype(np.uint8)
+    return to_8bit(a)
 
 
 def _write_16bit(array: np.ndarray, tmp: str, fmt: str, photo: Photo) -> None:
@@ -233,12 +279,7 @@ def _write_16bit(array: np.ndarray, tmp: str, fmt: str, photo: Photo) -> None:
         return
     import cv2
 
-    bgr = array
-    if array.ndim == 3 and array.shape[2] == 3:
-        bgr = array[..., ::-1]
-    elif array.ndim == 3 and array.shape[2] == 4:
-        bgr = array[..., [2, 1, 0, 3]]
-    ok, buf = cv2.imencode(".png", np.ascontiguousarray(bgr))
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(_swap_rb(array)))
     if not ok:
         raise LowlightError("could not encode a 16-bit PNG image")
     with open(tmp, "wb") as fh:
@@ -275,3 +316,22 @@ def to_pil(photo: Photo, mode: str | None = None) -> Image.Image:
     if photo.exif:
         im.info["exif"] = photo.exif
     return im
+
+
+# -- PyTorch -----------------------------------------------------------------------------------
+def to_tensor(image: np.ndarray):
+    """uint8 ``(H, W, 3)`` array to a float tensor ``(1, 3, H, W)`` in [0, 1]."""
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
+
+
+def to_uint8(tensor) -> np.ndarray:
+    """Float tensor ``(1, 3, H, W)`` or ``(3, H, W)`` in [0, 1] to a uint8 ``(H, W, 3)`` array (rounded)."""
+    import torch
+
+    t = tensor.detach()
+    if t.dim() == 4:
+        t = t[0]
+    t = t.float().clamp(0.0, 1.0).mul(255.0).round().to(torch.uint8)
+    return t.permute(1, 2, 0).cpu().numpy()

@@ -50,7 +50,8 @@ import numpy as np
 
 from .color import linear_to_srgb, srgb_to_linear
 from .errors import LowlightError
-from .io import atomic_write_text, list_images, read_image, save_image
+from .files import atomic_write_text, list_images
+from .photo import read_image, save_image
 from .progress import progress as progress_bar
 
 EXPOSURE_RANGE = (0.02, 0.25)

@@ -10,7 +10,7 @@ A run folder holds ``config.json`` (settings, command line, git revision, versio
 from __future__ import annotations
 
 import csv
-import io as _io
+import io
 import json
 import math
 import platform
@@ -29,8 +29,9 @@ from .config import TrainConfig
 from .data import PairedDataset, find_pairs, split_pairs
 from .errors import LowlightError
 from .evaluation import evaluate
-from .inference import Enhancer, pick_device
-from .io import atomic_write, atomic_write_text
+from .device import pick_device
+from .inference import Enhancer
+from .files import atomic_write, atomic_write_text
 from .losses import forgive_white, get_loss
 from .models import create_model, model_args
 from .plots import plot_history
@@ -108,7 +109,7 @@ def _load_init(net: torch.nn.Module, path: Path, name: str, log: Callable[[str],
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
-    buf = _io.StringIO()
+    buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
@@ -116,8 +117,28 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
     atomic_write_text(path, buf.getvalue())
 
 
+@dataclass
+class Member:
+    """One model of the ensemble with its optimiser, scheduler and gradient scaler."""
+
+    net: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    scaler: torch.amp.GradScaler
+
+    def step_scheduler(self, val_loss: float) -> None:
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            self.scheduler.step(val_loss)
+        else:
+            self.scheduler.step()
+
+
+#: How ``state.pt`` stores the members (one list per part, as older runs wrote it).
+_MEMBER_PARTS = {"members": "net", "optimizers": "optimizer", "schedulers": "scheduler", "scalers": "scaler"}
+
+
 class Trainer:
-    """Owns the ensemble, its optimisers and schedulers; :meth:`run` trains epoch by epoch."""
+    """Owns the ensemble (:class:`Member` records); :meth:`run` trains epoch by epoch."""
 
     def __init__(self, cfg: TrainConfig, log: Callable[[str], None] = print, progress: bool = True,
                  on_epoch: Callable[[dict], None] | None = None):
@@ -126,8 +147,19 @@ class Trainer:
         self.out = Path(cfg.out)
         self.device = pick_device(cfg.device)
         self.use_amp = cfg.amp and self.device.type == "cuda"
+        self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         self.args = model_args(cfg.model, **cfg.model_args)
+        self.members = [self._member(i) for i in range(cfg.ensemble)]
+        self.train_pairs, self.val_pairs, n_main = self._pairs()
+        self.dataset = self._dataset(n_main)
+        self.criterion = get_loss(cfg.loss)
+        self.epoch = 0
+        self.history: list[dict] = []
+        self.best: dict = {}
 
+    def _pairs(self):
+        """Training pairs (``data`` then each ``extra_data``), validation pairs, and how many came from ``data``."""
+        cfg = self.cfg
         train_pairs = find_pairs(Path(cfg.data), "train")
         if cfg.val_data:
             val_pairs = find_pairs(Path(cfg.val_data), "test")
@@ -138,57 +170,46 @@ class Trainer:
         n_main = len(train_pairs)
         for extra in cfg.extra_data:
             train_pairs = train_pairs + find_pairs(Path(extra), "train")
-        self.train_pairs, self.val_pairs = train_pairs, val_pairs
-        # Models conditioned on the whole image (gain-unet) see it whole in training too, not the crop.
-        with torch.device("meta"):
-            context = getattr(create_model(cfg.model, **cfg.model_args), "context_stats", None)
-        base = PairedDataset(train_pairs, gamma=cfg.gamma, resize=cfg.resize, crop=cfg.crop,
-                             augment=cfg.augment, seed=cfg.seed, context=context)
-        for i in progress_bar(range(len(base)), self.progress, desc="loading pairs", unit="pair",
-                              leave=False):
-            base.load(i)  # decode everything now: a bad file fails before the run folder is touched
-        self.dataset = _Repeated(base, cfg.repeat, n_main, cfg.data_repeat)
-        self.criterion = get_loss(cfg.loss)
+        return train_pairs, val_pairs, n_main
 
-        self.members, self.optimizers, self.schedulers, self.scalers = [], [], [], []
-        memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
-        for i in range(cfg.ensemble):
-            torch.manual_seed(cfg.seed * 1000 + i)
-            net = create_model(cfg.model, **cfg.model_args)
-            if cfg.init:
-                _load_init(net, Path(cfg.init), cfg.model, self.log if i == 0 else (lambda _: None))
-            net = net.to(self.device, memory_format=memory_format)
-            opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-            if cfg.scheduler == "cosine":
-                sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs, eta_min=cfg.lr / 100)
-            else:
-                sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
-                    opt, mode="min", patience=cfg.plateau_patience, factor=cfg.plateau_factor)
-            scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
-            self.members.append(net)
-            self.optimizers.append(opt)
-            self.schedulers.append(sched)
-            self.scalers.append(scaler)
-        self.epoch = 0
-        self.history: list[dict] = []
-        self.best: dict = {}
+    def _dataset(self, n_main: int) -> "_Repeated":
+        """Every pair decoded now (a bad file fails before the run folder is touched); models that
+        condition on the whole image get that measured on the whole image, not the crop."""
+        cfg, net = self.cfg, self.members[0].net
+        base = PairedDataset(self.train_pairs, gamma=cfg.gamma, resize=cfg.resize, crop=cfg.crop,
+                             augment=cfg.augment, seed=cfg.seed,
+                             context=net.context_stats if net.uses_context else None)
+        for i in progress_bar(range(len(base)), self.progress, desc="loading pairs", unit="pair", leave=False):
+            base.load(i)
+        return _Repeated(base, cfg.repeat, n_main, cfg.data_repeat)
+
+    def _member(self, i: int) -> Member:
+        cfg = self.cfg
+        torch.manual_seed(cfg.seed * 1000 + i)
+        net = create_model(cfg.model, **cfg.model_args)
+        if cfg.init:
+            _load_init(net, Path(cfg.init), cfg.model, self.log if i == 0 else (lambda _: None))
+        net = net.to(self.device, memory_format=self.memory_format)
+        opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        if cfg.scheduler == "cosine":
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs, eta_min=cfg.lr / 100)
+        else:
+            sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                opt, mode="min", patience=cfg.plateau_patience, factor=cfg.plateau_factor)
+        return Member(net, opt, sched, torch.amp.GradScaler("cuda", enabled=self.use_amp))
 
     # -- state -----------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        return {"epoch": self.epoch, "history": self.history, "best": self.best,
-                "members": [m.state_dict() for m in self.members],
-                "optimizers": [o.state_dict() for o in self.optimizers],
-                "schedulers": [s.state_dict() for s in self.schedulers],
-                "scalers": [s.state_dict() for s in self.scalers]}
+        parts = {key: [getattr(m, attr).state_dict() for m in self.members] for key, attr in _MEMBER_PARTS.items()}
+        return {"epoch": self.epoch, "history": self.history, "best": self.best, **parts}
 
     def load_state_dict(self, state: dict) -> None:
         if len(state["members"]) != len(self.members):
             raise LowlightError(f"the run has {len(state['members'])} ensemble members, the config "
                                 f"{len(self.members)}; resume with the run's own settings")
-        for items, saved in ((self.members, "members"), (self.optimizers, "optimizers"),
-                             (self.schedulers, "schedulers"), (self.scalers, "scalers")):
-            for obj, sd in zip(items, state[saved]):
-                obj.load_state_dict(sd)
+        for key, attr in _MEMBER_PARTS.items():
+            for member, sd in zip(self.members, state[key]):
+                getattr(member, attr).load_state_dict(sd)
         self.epoch, self.history, self.best = state["epoch"], state["history"], state["best"]
 
     def resume(self) -> None:
@@ -207,53 +228,48 @@ class Trainer:
         loader = torch.utils.data.DataLoader(self.dataset, batch_size=cfg.batch_size, sampler=order,
                                              num_workers=cfg.workers, drop_last=False)
         for m in self.members:
-            m.train()
-        for o in self.optimizers:
-            o.zero_grad(set_to_none=True)
+            m.net.train()
+            m.optimizer.zero_grad(set_to_none=True)
         totals = [0.0] * len(self.members)
         n_batches = len(loader)
         bar = progress_bar(loader, self.progress, desc=f"epoch {self.epoch + 1}/{cfg.epochs}",
                            unit="batch", leave=False)
-        memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         for b, (low, high, *context) in enumerate(bar):
-            low = low.to(self.device, memory_format=memory_format, non_blocking=True)
+            low = low.to(self.device, memory_format=self.memory_format, non_blocking=True)
             high = high.to(self.device, non_blocking=True)
             extra = [c.to(self.device) for c in context]
             step_now = (b + 1) % cfg.accumulation == 0 or b + 1 == n_batches
-            for k, (net, opt, scaler) in enumerate(zip(self.members, self.optimizers, self.scalers)):
+            for k, m in enumerate(self.members):
                 with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
-                    out = net(low, *extra).float()
+                    out = m.net(low, *extra).float()
                     loss = self.criterion(forgive_white(out, high) if cfg.forgive_white else out, high)
                 if not math.isfinite(loss.item()):
                     raise LowlightError(f"training diverged at epoch {self.epoch + 1} (loss {loss.item()}); "
                                         "lower --lr or keep gradient clipping on")
-                scaler.scale(loss / cfg.accumulation).backward()
+                m.scaler.scale(loss / cfg.accumulation).backward()
                 totals[k] += loss.item()
                 if step_now:
                     if cfg.clip_norm:
-                        scaler.unscale_(opt)
-                        torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.clip_norm)
-                    scaler.step(opt)
-                    scaler.update()
-                    opt.zero_grad(set_to_none=True)
+                        m.scaler.unscale_(m.optimizer)
+                        torch.nn.utils.clip_grad_norm_(m.net.parameters(), cfg.clip_norm)
+                    m.scaler.step(m.optimizer)
+                    m.scaler.update()
+                    m.optimizer.zero_grad(set_to_none=True)
             bar.set_postfix(loss=f"{sum(totals) / len(totals) / (b + 1):.4f}")
-            if self._out_of_time():
+            if self._minutes_spent(time.perf_counter() - self._epoch_start) >= (cfg.max_minutes or math.inf):
                 n_batches = b + 1  # a time budget ends mid-epoch; validation still runs
                 break
         return sum(totals) / len(totals) / max(1, n_batches)
 
-    def _out_of_time(self) -> bool:
-        """True once ``max_minutes`` of training (validation excluded) is spent."""
-        if self.cfg.max_minutes is None:
-            return False
-        spent = sum(h.get("train_seconds", 0.0) for h in self.history) + time.perf_counter() - self._epoch_start
-        return spent >= self.cfg.max_minutes * 60
+    def _minutes_spent(self, running: float = 0.0) -> float:
+        """Minutes of training (validation excluded) in finished epochs, plus ``running`` seconds."""
+        return (sum(h.get("train_seconds", 0.0) for h in self.history) + running) / 60
 
     def _validate(self) -> list[dict]:
         rows = []
-        for net in self.members:
-            net.eval()
-            enhancer = Enhancer(net, self.cfg.model, self.args, self.cfg.gamma)
+        for m in self.members:
+            m.net.eval()
+            enhancer = Enhancer(m.net, self.cfg.model, self.args, self.cfg.gamma)
             result = evaluate(enhancer, self.val_pairs, loss=self.criterion)
             mean = result.mean
             rows.append({"val_loss": mean["loss"], "psnr": mean["psnr"], "ssim": mean["ssim"]})
@@ -263,7 +279,7 @@ class Trainer:
         training = {"data": self.cfg.data, "val_data": self.cfg.val_data or f"{self.cfg.val_fraction:g} of data",
                     "train_pairs": len(self.train_pairs), "val_pairs": len(self.val_pairs),
                     "epochs": self.epoch, "loss": self.cfg.loss, "seed": self.cfg.seed}
-        save_weights(path, self.members[member], self.cfg.model, self.args,
+        save_weights(path, self.members[member].net, self.cfg.model, self.args,
                      preprocess={"gamma": self.cfg.gamma}, training=training, metrics=metrics)
 
     # -- the run -------------------------------------------------------------------------------
@@ -278,12 +294,9 @@ class Trainer:
             train_seconds = time.perf_counter() - start
             val = self._validate()
             best_k = min(range(len(val)), key=lambda k: val[k]["val_loss"])
-            lr = self.optimizers[best_k].param_groups[0]["lr"]  # the rate this epoch trained with
-            for sched, row in zip(self.schedulers, val):
-                if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                    sched.step(row["val_loss"])
-                else:
-                    sched.step()
+            lr = self.members[best_k].optimizer.param_groups[0]["lr"]  # the rate this epoch trained with
+            for m, row in zip(self.members, val):
+                m.step_scheduler(row["val_loss"])
             self.epoch += 1
             row = {"epoch": self.epoch, "train_loss": train_loss, **val[best_k], "lr": lr,
                    "best_member": best_k, "seconds": time.perf_counter() - start, "train_seconds": train_seconds}
@@ -299,7 +312,7 @@ class Trainer:
                      f"(member {best_k}, {row['seconds']:.0f}s)")
             if self.on_epoch is not None:
                 self.on_epoch(row)  # e.g. hyperparameter search reporting and pruning
-            spent = sum(h.get("train_seconds", 0.0) for h in self.history) / 60
+            spent = self._minutes_spent()
             if cfg.max_minutes is not None and spent >= cfg.max_minutes and self.epoch < cfg.epochs:
                 self.log(f"stopping after epoch {self.epoch}: {spent:.1f} min of training reached "
                          f"max_minutes={cfg.max_minutes:g}")

@@ -10,7 +10,7 @@ Writes ``best_config.json`` (for ``lowlight train --config``), ``trials.csv``/``
 from __future__ import annotations
 
 import csv
-import io as _io
+import io
 import json
 import warnings
 from dataclasses import dataclass
@@ -19,7 +19,7 @@ from typing import Callable
 
 from .config import TrainConfig, apply
 from .errors import LowlightError
-from .io import atomic_write, atomic_write_text
+from .files import atomic_write, atomic_write_text
 from .models import model_args
 
 STUDY_NAME = "lowlight"
@@ -115,7 +115,7 @@ def write_reports(study, base: TrainConfig, out: Path) -> None:
     rows = [{"trial": t.number, "state": t.state.name, "best_psnr": t.value if t.value is not None else
              (max(t.intermediate_values.values()) if t.intermediate_values else None),
              "epochs": len(t.intermediate_values), **{k: t.params.get(k) for k in keys}} for t in study.trials]
-    buf = _io.StringIO()
+    buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["trial"], lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)

@@ -6,9 +6,10 @@ bilateral filter, both upsampled bilinearly to full resolution. Then, per pixel:
 
 1. ``z = bilateral(x)``: a 5x5 (and a dilated 5x5) edge-aware average, weights from the
    distance and the difference in ``sqrt(luma)`` (where shot noise has about constant spread);
-2. ``v = max(z_r, z_g, z_b)`` and ``gain = min(max(curve(v), v), 1 - (1 - v) / 2) / v``, the
-   same for the three channels, with ``curve`` a piecewise-linear map of [0, 1] onto [0, 1]: never
-   darker, and at least half the contrast kept next to white, so highlights are not flattened;
+2. ``v = max(z_r, z_g, z_b)`` and ``gain = min(curve(v), 1 - (1 - v) / 2) / v``, the same for
+   the three channels, with ``curve`` a concave piecewise-linear map of [0, 1] onto [0, 1] (so at
+   or above the identity: never darker), and at least half the contrast kept next to white, so
+   highlights are not flattened;
 3. a global colour correction: a learned share (0 to 1, from whole-image statistics) of the
    image's own grey-world cast is removed, applied only as far as the pixel is brightened
    (dark frames carry the cast of their light and sensor, good photos keep theirs), then a
@@ -31,11 +32,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .common import crop_to, pad_to_multiple
-from .gain_unet import GlobalContext, image_descriptor, image_statistics
+from ..color import luma
+from .base import EnhancementNet
+from .common import unet_pass
+from .gain_unet import N_STATS, GlobalContext, image_descriptor, image_statistics
 from .registry import register_model
 
-LUMA = (0.299, 0.587, 0.114)
 TOP_SLOPE = 0.5  #: the least slope of the tone curve, as a bound ``1 - TOP_SLOPE * (1 - v)``
 
 
@@ -44,22 +46,32 @@ def curve_knots(knots: int) -> torch.Tensor:
     return (torch.arange(knots + 1, dtype=torch.float32) / knots) ** 2
 
 
-def tone_curve(v: torch.Tensor, logits: torch.Tensor, knots: torch.Tensor) -> torch.Tensor:
-    """A monotone piecewise-linear curve from (0, 0) to (1, 1) evaluated at ``v`` ``(B, 1, H, W)``.
+def tone_curve(v: torch.Tensor, params: torch.Tensor, knots: torch.Tensor) -> torch.Tensor:
+    """A concave piecewise-linear curve from (0, 0) to (1, 1) evaluated at ``v`` ``(B, 1, H, W)``.
 
-    ``logits`` ``(B, K, H, W)``: the softmax gives each of the K segments its share of the rise.
+    ``params`` ``(B, K, H, W)``: segment k's slope is ``exp(-sum_{j<=k} softplus(params_j))``
+    before normalising the rise to 1, so slopes only fall from the shadows to the highlights.
+    A concave curve through both ends never lies below the identity: it brightens or keeps,
+    never darkens, and every parameter keeps its gradient (a clamp to the identity would not).
     """
-    k = logits.shape[1]
-    rise = torch.softmax(logits, dim=1)
-    lo = knots[:-1].view(1, k, 1, 1)
+    k = params.shape[1]
     width = (knots[1:] - knots[:-1]).view(1, k, 1, 1)
+    log_slope = -torch.cumsum(F.softplus(params), dim=1)
+    log_slope = log_slope - log_slope.amax(dim=1, keepdim=True)  # scale-free: keeps exp in range
+    rise = torch.exp(log_slope) * width
+    rise = rise / rise.sum(dim=1, keepdim=True)
+    lo = knots[:-1].view(1, k, 1, 1)
     return (rise * ((v - lo) / width).clamp(0.0, 1.0)).sum(dim=1, keepdim=True)
 
 
-def identity_logits(knots: torch.Tensor, gamma: float = 1.0) -> torch.Tensor:
-    """Logits ``(K,)`` whose :func:`tone_curve` is ``v ** (1 / gamma)`` at the knots."""
+def curve_params(knots: torch.Tensor, gamma: float = 1.0) -> torch.Tensor:
+    """Parameters ``(K,)`` whose :func:`tone_curve` follows ``v ** (1 / gamma)`` between the knots
+    (``gamma`` >= 1, a concave curve; 1 gives nearly the identity)."""
     f = knots ** (1.0 / gamma)
-    return torch.log((f[1:] - f[:-1]).clamp_min(1e-6))
+    slope = (f[1:] - f[:-1]) / (knots[1:] - knots[:-1])
+    drops = torch.log(slope[:-1] / slope[1:]).clamp_min(1e-4)
+    drops = torch.cat([torch.full((1,), 1e-4), drops])
+    return torch.log(torch.expm1(drops))  # inverse softplus
 
 
 def bilateral(x: torch.Tensor, guide: torch.Tensor, spatial: torch.Tensor, range_: torch.Tensor,
@@ -112,7 +124,7 @@ class Up(nn.Module):
 @register_model("curve-unet", "the default: local tone curves on max(RGB) + edge-aware denoising, "
                 "predicted at 1/4 resolution from the image and its whole-image statistics",
                 width=24, factor=4, blocks=(1, 2, 2), knots=16, thumb=64, colour=0.25)
-class CurveUNet(nn.Module):
+class CurveUNet(EnhancementNet):
     """Input and output ``(B, 3, H, W)`` in [0, 1]; any size (padded, cropped back).
 
     ``width`` channels at the first level (doubling per level), ``factor`` the pixel-unshuffle
@@ -120,6 +132,8 @@ class CurveUNet(nn.Module):
     ``thumb`` the whole-image thumbnail side the context sees (0: statistics only), ``colour``
     the largest global colour correction (log-gain per channel; 0 turns it off).
     """
+
+    uses_context = True
 
     def __init__(self, width: int = 24, factor: int = 4, blocks: tuple = (1, 2, 2), knots: int = 16,
                  thumb: int = 64, colour: float = 0.25):
@@ -134,12 +148,12 @@ class CurveUNet(nn.Module):
         self.ups = nn.ModuleList(Up(chans[i + 1], chans[i]) for i in reversed(range(len(chans) - 1)))
         self.decoders = nn.ModuleList(Block(chans[i]) for i in reversed(range(len(chans) - 1)))
         self.context = GlobalContext(chans[-1], thumb=thumb)
-        self.colour = nn.Sequential(nn.Linear(8, 32), nn.LeakyReLU(0.1), nn.Linear(32, 1))
+        self.colour = nn.Sequential(nn.Linear(N_STATS, 32), nn.LeakyReLU(0.1), nn.Linear(32, 1))
         self.head = nn.Conv2d(chans[0], knots + 4, 3, padding=1, padding_mode="replicate")
         with torch.no_grad():  # start as a gamma-2.2 brightening with mild smoothing, neutral colour
             self.head.weight.mul_(0.1)
             self.head.bias.zero_()
-            self.head.bias[:knots].copy_(identity_logits(curve_knots(knots), 2.2))
+            self.head.bias[:knots].copy_(curve_params(curve_knots(knots), 2.2))
             self.head.bias[knots:].copy_(torch.tensor([0.0, 6.0, 1.0, 6.0]))
             nn.init.zeros_(self.colour[-1].weight)
             self.colour[-1].bias.fill_(-2.0)  # remove about 12% of the cast at first
@@ -148,44 +162,29 @@ class CurveUNet(nn.Module):
         """What :meth:`forward` conditions on, from the whole image (tiles share it)."""
         return image_descriptor(x, self.thumb) if self.thumb else image_statistics(x)
 
-    def forward(self, x: torch.Tensor, stats: torch.Tensor | None = None) -> torch.Tensor:
-        """``stats``: :meth:`context_stats` of the full image when ``x`` is one tile of it."""
-        if stats is None:
-            stats = self.context_stats(x)
-        x, size = pad_to_multiple(x, self.multiple)
-        return crop_to(self.forward_padded(x, stats), size)
-
     def forward_padded(self, x: torch.Tensor, stats: torch.Tensor) -> torch.Tensor:
         """The network on an input whose sides are multiples of :attr:`multiple` (what ONNX exports)."""
         y = self.stem(F.pixel_unshuffle(x, self.factor))
-        skips = []
-        for i, enc in enumerate(self.encoders):
-            y = enc(y if i == 0 else self.downs[i - 1](y))
-            skips.append(y)
-        skips.pop()
-        y = self.context(y, stats)
-        for up, dec in zip(self.ups, self.decoders):
-            y = dec(up(y) + skips.pop())
+        y = unet_pass(y, self.encoders, self.downs, self.ups, self.decoders, lambda f: self.context(f, stats))
         h = F.interpolate(self.head(y), scale_factor=self.factor, mode="bilinear", align_corners=False)
         k = self.knots.numel() - 1
         logits, (s1, r1, s2, r2) = h[:, :k], h[:, k:].clamp(-4.0, 12.0).exp().unbind(1)
 
-        luma = LUMA[0] * x[:, :1] + LUMA[1] * x[:, 1:2] + LUMA[2] * x[:, 2:3]
-        guide = torch.sqrt(luma.clamp_min(0.0) + 1e-4)
+        guide = torch.sqrt(luma(x, axis=1).unsqueeze(1).clamp_min(0.0) + 1e-4)
         z = bilateral(x, guide, s1[:, None], r1[:, None], dilation=1)
         z = bilateral(z, guide, s2[:, None], r2[:, None], dilation=2)
 
         v = z.amax(dim=1, keepdim=True).clamp(0.0, 1.0)
-        lifted = torch.minimum(torch.maximum(tone_curve(v, logits, self.knots), v), 1.0 - TOP_SLOPE * (1.0 - v))
+        lifted = torch.minimum(tone_curve(v, logits, self.knots), 1.0 - TOP_SLOPE * (1.0 - v))
         gain = lifted / v.clamp_min(1e-4)
         out = z * gain
         if self.colour_max:
             log_mean = torch.log(stats[:, :3] + 1e-3)  # whole-image mean R, G, B
             cast = log_mean - log_mean.mean(dim=1, keepdim=True)
-            share = torch.sigmoid(self.colour(stats[:, :8]))  # (B, 1): how much of the cast to remove
+            share = torch.sigmoid(self.colour(stats[:, :N_STATS]))  # (B, 1): how much of the cast to remove
             log_c = (-share * cast).clamp(-self.colour_max, self.colour_max)  # (B, 3)
             reach = (torch.log(gain.clamp_min(1.0)) / math.log(4.0)).clamp(0.0, 1.0)
             col = torch.exp(log_c[:, :, None, None] * reach)
-            col = col / (LUMA[0] * col[:, :1] + LUMA[1] * col[:, 1:2] + LUMA[2] * col[:, 2:3])
+            col = col / luma(col, axis=1).unsqueeze(1)
             out = out * col
         return out / out.amax(dim=1, keepdim=True).clamp_min(1.0)

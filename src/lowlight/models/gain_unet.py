@@ -15,27 +15,37 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .common import crop_to, pad_to_multiple
+from ..color import luma
+from .base import EnhancementNet
+from .common import unet_pass
+from ..errors import LowlightError
 from .registry import register_model
+
+#: How many numbers :func:`image_statistics` gives (the first inputs of :class:`GlobalContext`).
+N_STATS = 8
+#: Side of the area-average the statistics are measured on.
+STATS_SIDE = 64
+#: Length of the feature vector :class:`ThumbnailEncoder` gives.
+THUMB_FEATURES = 64
 
 
 def image_statistics(x: torch.Tensor) -> torch.Tensor:
-    """Exposure and colour statistics of whole images ``(B, 3, H, W)`` -> ``(B, 8)``.
+    """Exposure and colour statistics of whole images ``(B, 3, H, W)`` -> ``(B, N_STATS)``.
 
     Mean R, G, B; luma quantiles 0.5, 0.9, 0.99; mean log luma; luma spread. Measured on a
     64x64 area-average so they barely depend on resolution: tiled inference computes them once
     on the full image and hands them to every tile, so tiles agree on how much to brighten.
     """
-    small = F.adaptive_avg_pool2d(x.float(), (64, 64))
-    luma = (0.299 * small[:, 0] + 0.587 * small[:, 1] + 0.114 * small[:, 2]).flatten(1)
-    q = torch.quantile(luma, torch.tensor([0.5, 0.9, 0.99], device=x.device), dim=1).T
-    return torch.cat([small.mean(dim=(2, 3)), q, torch.log(luma + 1e-3).mean(1, keepdim=True),
-                      luma.std(1, keepdim=True)], dim=1)
+    small = F.adaptive_avg_pool2d(x.float(), (STATS_SIDE, STATS_SIDE))
+    y = luma(small, axis=1).flatten(1)
+    q = torch.quantile(y, torch.tensor([0.5, 0.9, 0.99], device=x.device), dim=1).T
+    return torch.cat([small.mean(dim=(2, 3)), q, torch.log(y + 1e-3).mean(1, keepdim=True),
+                      y.std(1, keepdim=True)], dim=1)
 
 
 def image_descriptor(x: torch.Tensor, thumb: int) -> torch.Tensor:
     """:func:`image_statistics` followed by a ``thumb`` x ``thumb`` area-average thumbnail of the
-    whole image, flattened: ``(B, 8 + 3 * thumb * thumb)``. The thumbnail lets the network learn
+    whole image, flattened: ``(B, N_STATS + 3 * thumb * thumb)``. The thumbnail lets the network learn
     what kind of scene it sees (how bright its reference should be), not only how dark it is."""
     small = F.adaptive_avg_pool2d(x.float(), (thumb, thumb))
     return torch.cat([image_statistics(x), small.flatten(1)], dim=1)
@@ -44,7 +54,7 @@ def image_descriptor(x: torch.Tensor, thumb: int) -> torch.Tensor:
 class ThumbnailEncoder(nn.Module):
     """A small strided CNN on the exposure-normalised log thumbnail -> one feature vector."""
 
-    def __init__(self, thumb: int, features: int = 64):
+    def __init__(self, thumb: int, features: int = THUMB_FEATURES):
         super().__init__()
         self.thumb = thumb
         chans = [3, 16, 32, 64, features]
@@ -66,7 +76,7 @@ class GlobalContext(nn.Module):
     brighten depends on the whole scene's exposure. Starts as the identity (last layer zero).
     """
 
-    def __init__(self, channels: int, stats: int = 8, hidden: int = 64, thumb: int = 0):
+    def __init__(self, channels: int, stats: int = N_STATS, hidden: int = 64, thumb: int = 0):
         super().__init__()
         self.stats = stats
         self.mlp = nn.Sequential(nn.Linear(stats, hidden), nn.LeakyReLU(0.1), nn.Linear(hidden, 2 * channels))
@@ -74,7 +84,7 @@ class GlobalContext(nn.Module):
         nn.init.zeros_(self.mlp[-1].bias)
         self.encoder = ThumbnailEncoder(thumb) if thumb else None
         if thumb:  # a separate, zero-initialised path: adding it leaves a trained model unchanged
-            self.thumb_head = nn.Linear(64, 2 * channels)
+            self.thumb_head = nn.Linear(THUMB_FEATURES, 2 * channels)
             nn.init.zeros_(self.thumb_head.weight)
             nn.init.zeros_(self.thumb_head.bias)
 
@@ -100,7 +110,7 @@ class ResBlock(nn.Module):
 
 @register_model("gain-unet", "the default: 1/4-res U-Net, whole-image exposure + thumbnail cues, per-pixel gain + residual",
                 width=28, factor=4, blocks=(1, 2, 2), init_gain=4.0, context=True, thumb=0)
-class GainUNet(nn.Module):
+class GainUNet(EnhancementNet):
     """Input and output ``(B, 3, H, W)`` in [0, 1] (output unclamped); any size (padded, cropped back).
 
     ``width`` channels at the first level (doubling per level), ``factor`` the pixel-unshuffle
@@ -112,6 +122,8 @@ class GainUNet(nn.Module):
     def __init__(self, width: int = 28, factor: int = 4, blocks: tuple = (1, 2, 2), init_gain: float = 4.0,
                  context: bool = True, thumb: int = 0):
         super().__init__()
+        if thumb and not context:
+            raise LowlightError("gain-unet: thumb needs context=True (the thumbnail feeds the context branch)")
         chans = [width * 2 ** i for i in range(len(blocks))]
         self.factor = factor
         self.multiple = factor * 2 ** (len(blocks) - 1)
@@ -121,7 +133,7 @@ class GainUNet(nn.Module):
         self.ups = nn.ModuleList(nn.ConvTranspose2d(chans[i + 1], chans[i], 2, stride=2)
                                  for i in reversed(range(len(chans) - 1)))
         self.decoders = nn.ModuleList(ResBlock(chans[i]) for i in reversed(range(len(chans) - 1)))
-        self.thumb = thumb if context else 0
+        self.thumb, self.uses_context = thumb, context
         self.context = GlobalContext(chans[-1], thumb=self.thumb) if context else None
         self.head = nn.Conv2d(chans[0], 3 + 3 * factor * factor, 3, padding=1)
         with torch.no_grad():  # start as a plain brightening by init_gain, no residual
@@ -135,25 +147,11 @@ class GainUNet(nn.Module):
             return None
         return image_descriptor(x, self.thumb) if self.thumb else image_statistics(x)
 
-    def forward(self, x: torch.Tensor, stats: torch.Tensor | None = None) -> torch.Tensor:
-        """``stats``: :meth:`context_stats` of the full image when ``x`` is one tile of it."""
-        if self.context is not None and stats is None:
-            stats = self.context_stats(x)
-        x, size = pad_to_multiple(x, self.multiple)
-        return crop_to(self.forward_padded(x, stats), size)
-
     def forward_padded(self, x: torch.Tensor, stats: torch.Tensor | None) -> torch.Tensor:
         """The network on an input whose sides are multiples of :attr:`multiple` (what ONNX exports)."""
         y = self.stem(F.pixel_unshuffle(x, self.factor))
-        skips = []
-        for i, enc in enumerate(self.encoders):
-            y = enc(y if i == 0 else self.downs[i - 1](y))
-            skips.append(y)
-        skips.pop()
-        if self.context is not None:
-            y = self.context(y, stats)
-        for up, dec in zip(self.ups, self.decoders):
-            y = dec(up(y) + skips.pop())
+        bottleneck = (lambda f: self.context(f, stats)) if self.context is not None else None
+        y = unet_pass(y, self.encoders, self.downs, self.ups, self.decoders, bottleneck)
         h = self.head(y)
         log_gain = h[:, :3].clamp(-4.0, 5.0)  # gains within [0.02, 148]: an unbounded exp can overflow
         gain = F.interpolate(torch.exp(log_gain), scale_factor=self.factor, mode="bilinear", align_corners=False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from .common import crop_to, pad_to_multiple
+from .base import EnhancementNet
 from .registry import register_model
 
 
@@ -73,7 +73,7 @@ class OutConv(nn.Module):
 
 @register_model("seed-unet", "the report's residual U-Net (DeeperUNet), 64-2048 channels",
                 in_channels=3, out_channels=3, width=64, depth=5)
-class SeedUNet(nn.Module):
+class SeedUNet(EnhancementNet):
     """``width * 2**i`` channels at level ``i`` for ``i = 0..depth``; input any size (padded, cropped back).
 
     Input and output: ``(B, 3, H, W)`` floats; the output is not clamped (the report's MSE on raw output).
@@ -88,12 +88,11 @@ class SeedUNet(nn.Module):
         self.ups = nn.ModuleList(Up(chans[i + 1], chans[i]) for i in reversed(range(depth)))
         self.outc = OutConv(chans[0], out_channels)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x, size = pad_to_multiple(x, self.multiple)
+    def forward_padded(self, x: torch.Tensor, stats: torch.Tensor | None = None) -> torch.Tensor:
         skips = [self.inc(x)]
         for down in self.downs:
             skips.append(down(skips[-1]))
         y = skips.pop()
         for up in self.ups:
             y = up(y, skips.pop())
-        return crop_to(self.outc(y), size)
+        return self.outc(y)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from .common import crop_to, pad_to_multiple
+from .base import EnhancementNet
 from .registry import register_model
 
 
@@ -23,7 +23,7 @@ def _double_conv(in_channels: int, out_channels: int) -> nn.Sequential:
 
 @register_model("sid-unet", "U-Net of Learning to See in the Dark (sRGB), 32-512 channels",
                 in_channels=3, out_channels=3, width=32, depth=4)
-class SIDUNet(nn.Module):
+class SIDUNet(EnhancementNet):
     """``width * 2**i`` channels at level ``i``; input ``(B, 3, H, W)`` any size, output same shape."""
 
     def __init__(self, in_channels: int = 3, out_channels: int = 3, width: int = 32, depth: int = 4):
@@ -38,8 +38,7 @@ class SIDUNet(nn.Module):
         self.decoders = nn.ModuleList(_double_conv(2 * chans[i], chans[i]) for i in reversed(range(depth)))
         self.out = nn.Conv2d(chans[0], out_channels, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x, size = pad_to_multiple(x, self.multiple)
+    def forward_padded(self, x: torch.Tensor, stats: torch.Tensor | None = None) -> torch.Tensor:
         skips = []
         for i, enc in enumerate(self.encoders):
             x = enc(x if i == 0 else self.pool(x))
@@ -47,4 +46,4 @@ class SIDUNet(nn.Module):
         y = skips.pop()
         for up, dec in zip(self.upsamplers, self.decoders):
             y = dec(torch.cat([up(y), skips.pop()], dim=1))
-        return crop_to(self.out(y), size)
+        return self.out(y)

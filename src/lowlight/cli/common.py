@@ -1,0 +1,62 @@
+"""What several commands share: the model/method flags and how they become an enhancer."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import LowlightError
+
+#: Exit codes: 0 all done, 1 some files of a batch failed (the rest were done), 2 nothing could start.
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
+
+
+def add_quiet(p: argparse.ArgumentParser, what: str = "no progress bars") -> None:
+    p.add_argument("-q", "--quiet", action="store_true", help=what)
+
+
+def add_weights_flags(p: argparse.ArgumentParser) -> None:
+    """--weights or --model (one of them) for commands that take a trained model only."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--weights", metavar="FILE", help="a .safetensors file from `lowlight train` [bundled]")
+    g.add_argument("--model", metavar="NAME", help="a registered model with bundled weights [the default]")
+
+
+def add_model_flags(p: argparse.ArgumentParser, backends: bool = True) -> None:
+    """One of --weights, --model or --method (none: the bundled model), the device and backend."""
+    from ..classical import METHODS
+
+    g = p.add_argument_group("model or method (at most one; default: the bundled model)")
+    one = g.add_mutually_exclusive_group()
+    one.add_argument("--weights", metavar="FILE",
+                     help="a .safetensors file from `lowlight train` or an .onnx file from `lowlight export`")
+    one.add_argument("--model", metavar="NAME", help="a registered model with bundled weights (`lowlight models`)")
+    one.add_argument("--method", choices=list(METHODS), metavar="NAME",
+                     help=f"a classical method: {', '.join(METHODS)}")
+    g.add_argument("--method-arg", action="append", metavar="KEY=VALUE",
+                   help="a parameter of --method, e.g. clip_limit=3 (repeatable; see docs/BASELINES.md)")
+    g.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda [auto]")
+    if backends:
+        g.add_argument("--backend", choices=["torch", "onnx"],
+                       help="run the model with PyTorch or ONNX Runtime (pip install 'lowlight[onnx]') "
+                            "[torch; onnx for .onnx files]")
+        g.add_argument("--threads", type=int, metavar="N", help="CPU threads [PyTorch's or ONNX Runtime's default]")
+
+
+def load_enhancer(args: argparse.Namespace):
+    """The model or classical method the flags name; both offer ``process`` and ``__call__``."""
+    from ..inference import load_model
+
+    if args.method:
+        from ..classical import make_method
+        from ..config import parse_assignments
+
+        if getattr(args, "backend", None):
+            raise LowlightError("--backend applies to models, not to --method")
+        return make_method(args.method, **parse_assignments(args.method_arg or [], "--method-arg"))
+    if args.method_arg:
+        raise LowlightError("--method-arg applies to --method only")
+    threads = getattr(args, "threads", None)
+    if threads is not None and threads < 1:
+        raise LowlightError(f"--threads must be at least 1, got {threads}")
+    return load_model(args.weights or args.model, device=args.device, backend=getattr(args, "backend", None),
+                      threads=threads)

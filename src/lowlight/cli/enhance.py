@@ -1,0 +1,71 @@
+"""``lowlight enhance INPUT... [-o OUT]``: files, folders or globs, with the bundled model or any other."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import LowlightError
+from .common import EXIT_OK, EXIT_PARTIAL, add_model_flags, add_quiet, load_enhancer
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("enhance", help="enhance dark photos (files, folders or globs)",
+                       description="Enhance dark photos with the bundled model (or --weights/--model/--method). "
+                                   "Inputs are never overwritten; existing outputs are skipped unless "
+                                   "--overwrite; a file that fails is reported and the rest go on (exit 1).")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="output folder (or a file name for one input) [next to each input, with --suffix]")
+    p.add_argument("-r", "--recursive", action="store_true", help="also enhance images in subfolders")
+    p.add_argument("--suffix", help="added to each output's file stem [_enhanced without -o, none with -o]")
+    p.add_argument("--ext", help="output format: png, jpg, webp, tif, bmp [same as input]")
+    p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
+    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality, 1-100 [95]")
+    g = p.add_argument_group("adjustments")
+    g.add_argument("--strength", type=float, default=1.0, help="0 keeps the input, 1 the full enhancement [1]")
+    g.add_argument("--exposure", type=float, default=0.0, metavar="STOPS",
+                   help="brighten (+) or darken (-) the result by stops of light [0]")
+    g = p.add_argument_group("memory")
+    g.add_argument("--tile", type=int, metavar="PX",
+                   help="process in PX-pixel tiles (0: never) [auto: whole images up to 8 MP, else 1536]")
+    g.add_argument("--tile-overlap", type=int, default=256, metavar="PX", help="overlap between tiles [256]")
+    add_quiet(p, "no progress output")
+    add_model_flags(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import batch
+    from ..inference import EnhanceOptions, enhance_photo
+    from ..photo import read_photo, write_photo
+    from ..progress import progress as progress_bar
+
+    suffix = args.suffix if args.suffix is not None else ("" if args.output else "_enhanced")
+    if not 1 <= args.quality <= 100:
+        raise LowlightError(f"--quality must be between 1 and 100, got {args.quality}")
+    options = EnhanceOptions(args.strength, args.exposure, args.tile, args.tile_overlap)  # checked up front
+    inputs = batch.collect_inputs(args.inputs, recursive=args.recursive)
+    jobs = batch.plan(inputs, Path(args.output) if args.output else None, suffix, batch.normalise_ext(args.ext))
+    enhancer = load_enhancer(args)
+
+    def work(job: batch.Job) -> None:
+        write_photo(enhance_photo(enhancer, read_photo(job.source), options), job.target, quality=args.quality)
+
+    single = len(jobs) == 1
+
+    def report(outcome: batch.Outcome) -> None:
+        job = outcome.job
+        if outcome.state == "failed":
+            print(f"lowlight: error: {job.source}: {outcome.error}", file=sys.stderr)
+        elif single and not args.quiet:
+            print(f"{job.source} -> {job.target}" if outcome.state == "done" else
+                  f"{job.target} exists; skipped (pass --overwrite to replace it)")
+
+    bar = progress_bar(jobs, not (args.quiet or single), desc="enhance", unit="img")
+    summary = batch.run(bar, work, overwrite=args.overwrite, on_done=report)
+    if not args.quiet and not single:
+        print(f"enhanced {len(summary.done)}, skipped {len(summary.skipped)} existing"
+              f"{' (--overwrite replaces them)' if summary.skipped else ''}, failed {len(summary.failed)}")
+    return EXIT_PARTIAL if summary.failed else EXIT_OK

@@ -1,0 +1,116 @@
+"""``lowlight evaluate`` (one model on pairs) and ``lowlight compare`` (many, one table and grid)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import LowlightError
+from .common import add_model_flags, add_quiet, load_enhancer
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("evaluate", help="PSNR/SSIM of a model on image pairs at full resolution",
+                       description="Score a model on paired images at full resolution (8-bit output, "
+                                   "RGB in [0, 1]): PSNR and SSIM (11x11 Gaussian window, sigma 1.5).")
+    p.add_argument("--data", required=True, metavar="DIR", help="a dataset folder (any supported layout)")
+    p.add_argument("--split", choices=["train", "test"], default="test",
+                   help="which part of a dataset root with both (e.g. LOL-v1 eval15) [test]")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--gt-mean", action="store_true",
+                   help="also report the GT-mean variant (labelled *_gtmean, kept apart)")
+    p.add_argument("--save", metavar="DIR", help="also write the enhanced images here")
+    add_quiet(p, "no progress bar")
+    add_model_flags(p)
+    p.set_defaults(func=run_evaluate)
+
+    p = sub.add_parser("compare", help="compare methods and models: one table and one image grid",
+                       description="Score classical methods and trained models on the same pairs at full "
+                                   "resolution; writes results.md, results.csv and grid.png.")
+    p.add_argument("--data", metavar="DIR", help="a dataset folder of pairs (any supported layout)")
+    p.add_argument("--images", nargs="+", metavar="PATH",
+                   help="photos without references (files, folders or globs): grid.png only, one row each")
+    p.add_argument("--split", choices=["train", "test"], default="test", help="[test]")
+    p.add_argument("--methods", nargs="+", metavar="NAME",
+                   help="classical methods (default parameters) or registered models with bundled weights")
+    p.add_argument("--weights", nargs="+", metavar="[LABEL=]FILE",
+                   help="trained models (.safetensors), optionally labelled, e.g. sid=runs/sid/best.safetensors")
+    p.add_argument("--gt-mean", action="store_true",
+                   help="add GT-mean PSNR/SSIM columns (output scaled to the reference's mean; labelled apart)")
+    p.add_argument("--cell", type=int, default=256, help="grid cell width in pixels for --images [256]")
+    p.add_argument("--out", default="runs/compare", metavar="DIR", help="report folder [runs/compare]")
+    p.add_argument("--grid", type=int, default=3, metavar="N", help="pairs shown in grid.png, 0 for none [3]")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda [auto]")
+    add_quiet(p)
+    p.set_defaults(func=run_compare)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from ..data import find_pairs
+    from ..evaluation import evaluate, format_table
+
+    pairs = find_pairs(Path(args.data), args.split)
+    enhancer = load_enhancer(args)
+    result = evaluate(enhancer, pairs, gt_mean=args.gt_mean,
+                      save_dir=Path(args.save) if args.save else None, progress=not args.quiet)
+    if args.json:
+        print(json.dumps({"data": str(args.data), "model": enhancer.name, **result.to_dict()}, indent=2))
+    else:
+        print(format_table(result))
+        if args.gt_mean:
+            print("*_gtmean: output rescaled to the reference's mean grey level first (not comparable "
+                  "with plain PSNR/SSIM)")
+    return 0
+
+
+def _contender(name: str, device: str):
+    """A classical method by name, or a registered model's bundled weights."""
+    from ..classical import METHODS, make_method
+    from ..inference import load_model, pretrained_models
+
+    if name in METHODS:
+        return make_method(name)
+    if name in pretrained_models():
+        return load_model(name, device=device)
+    raise LowlightError(f"unknown method {name!r}; choose a classical method ({', '.join(METHODS)}) or a "
+                        f"model with bundled weights ({', '.join(pretrained_models()) or 'none'})")
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from ..batch import collect_inputs
+    from ..compare import Contender, compare, image_grid, markdown_table, write_report
+    from ..data import find_pairs
+    from ..inference import load_model
+
+    if not args.data and not args.images:
+        raise LowlightError("nothing to compare on: pass --data DIR (pairs, scored) and/or --images FILE... "
+                            "(photos without references, grid only)")
+    contenders = [Contender(name, _contender(name, args.device)) for name in args.methods or []]
+    for w in args.weights or []:
+        label, _, file = w.rpartition("=")
+        path = Path(file)
+        label = label or (f"{path.parent.name}/{path.stem}" if path.parent.name else path.stem)
+        contenders.append(Contender(label, load_model(path, device=args.device)))
+    if not contenders:
+        raise LowlightError("nothing to compare: pass --methods NAME... and/or --weights FILE...")
+    if args.grid < 0:
+        raise LowlightError(f"--grid must be 0 or more, got {args.grid}")
+    out = Path(args.out)
+    rows, grid = [], None
+    if args.data:
+        pairs = find_pairs(Path(args.data), args.split)
+        rows = compare(contenders, pairs, progress=not args.quiet, gt_mean=args.gt_mean)
+        grid = image_grid(contenders, pairs[: args.grid]) if args.grid else None
+    if args.images:
+        photos = [f for f, _ in collect_inputs(args.images)]
+        grid = image_grid(contenders, photos, cell=args.cell)
+    write_report(rows, grid, out)
+    if rows:
+        print(markdown_table(rows))
+        print(f"\n{len(pairs)} pairs from {args.data}, full resolution; wrote {out}/results.md, results.csv"
+              + (", grid.png" if grid else ""))
+    else:
+        print(f"wrote {out}/grid.png ({len(photos)} photos)")
+    return 0

@@ -1,0 +1,82 @@
+"""Files: which names are images, their size from the header, and atomic writes.
+
+Decoding and encoding pixels is :mod:`lowlight.photo`'s; this module owns the file system side
+that every writer shares (a reader never sees a half-written output).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from PIL import Image, UnidentifiedImageError
+
+from .errors import LowlightError
+
+#: File extensions treated as images when scanning folders (lower case, with the dot).
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+#: Output formats :func:`lowlight.photo.write_photo` can write, by extension.
+SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP",
+                 ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
+
+
+def is_image_path(path: Path) -> bool:
+    """True when the file name has one of :data:`IMAGE_EXTENSIONS`."""
+    return path.suffix.lower() in IMAGE_EXTENSIONS
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Image files directly inside ``folder``, sorted by name (hidden files skipped)."""
+    return sorted(p for p in Path(folder).iterdir()
+                  if p.is_file() and is_image_path(p) and not p.name.startswith("."))
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """``(width, height)`` from the file header, without decoding the pixels."""
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except FileNotFoundError:
+        raise LowlightError(f"image not found: {path}") from None
+    except (UnidentifiedImageError, OSError) as exc:
+        raise LowlightError(f"cannot read image {path}: {first_line(exc)}; "
+                            "check that it is a PNG, JPEG, WebP, BMP or TIFF file") from None
+
+
+def atomic_write(path: Path, write: Callable[[str], object]) -> None:
+    """Call ``write(tmp_path)`` then rename the temporary file onto ``path``.
+
+    Readers never see a half-written file, and an error leaves any old ``path`` untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give the usual permissions
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write a text file atomically (UTF-8)."""
+    def _write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    atomic_write(path, _write)
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name when it has none)."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
