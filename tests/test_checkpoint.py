@@ -52,3 +52,10 @@ def test_bad_weights_files(tmp_path):
 def test_model_name_without_pretrained_weights_is_a_clear_error():
     with pytest.raises(LowlightError, match="no pretrained weights"):
         load_model("sid-unet")
+
+
+def test_weights_that_do_not_match_their_model_are_a_clear_error(tmp_path):
+    net = create_model("sid-unet", width=4, depth=1)
+    save_weights(tmp_path / "w.safetensors", net, "sid-unet", {"width": 8, "depth": 1}, {})  # wrong width
+    with pytest.raises(LowlightError, match="does not match model 'sid-unet'"):
+        load_model(tmp_path / "w.safetensors", device="cpu")

@@ -72,7 +72,6 @@ def test_enhance_refuses_to_overwrite_its_input(lol_tiny, weights, tmp_path):
     (["train", "--data", "nowhere", "--out", "r"], "dataset folder not found"),
     (["train", "--out", "r"], "no training data given"),
     (["train", "--resume", "r"], "nothing to resume"),
-    (["enhance", "in.png", "-o", "out.gif", "--method", "gamma"], "input not found"),
     (["train", "--data", ".", "--set", "lerning_rate=1"], "unknown setting"),
     (["synth", "--photos", "nowhere", "--out", "o"], "photo folder not found"),
 ])
@@ -108,12 +107,20 @@ def test_models_lists_the_registry():
     assert "seed-unet" in r.stdout and "129.98M" in r.stdout and "sid-unet" in r.stdout
 
 
-def test_help_and_version_do_not_import_torch():
-    code = ("import sys; from lowlight.cli import build_parser; build_parser(); "
-            "print('torch' in sys.modules)")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert r.stdout.strip() == "False"
-    assert run("--version").stdout.startswith("lowlight ")
+@pytest.mark.parametrize("argv", [["--help"], ["enhance", "--help"], ["train", "--help"], ["--version"]])
+def test_help_and_version_do_not_import_torch(argv):
+    code = ("import sys\nfrom lowlight.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')")
+    r = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
+    assert r.stdout.strip().splitlines()[-1] == "NO-TORCH" and ("usage" in r.stdout or "lowlight " in r.stdout)
+
+
+def test_two_inputs_that_map_to_one_output_are_refused(tmp_path, lol_tiny):
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / "x.png").write_bytes((lol_tiny / "low" / "1.png").read_bytes())
+    r = run("enhance", tmp_path / "a" / "x.png", tmp_path / "b" / "x.png", "-o", tmp_path / "out", "--method", "gamma")
+    assert r.returncode == 2 and "would both be written to" in r.stderr and not (tmp_path / "out").exists()
 
 
 def test_train_flags_fill_the_config_and_resume_limits_changes(tmp_path):

@@ -73,3 +73,55 @@ def test_path_in_pil_out_with_metadata(model, tmp_path):
     Image.fromarray(DARK).save(src, icc_profile=b"icc-bytes" * 10)
     out = enhance(src, model)
     assert isinstance(out, Image.Image) and out.info["icc_profile"] == b"icc-bytes" * 10
+
+
+def test_gamma_preprocessing_runs_in_the_one_path():
+    """A model trained with the report's gamma must get it at inference: Enhancer(gamma=2.2) on an
+    image equals Enhancer(gamma=None) on the gamma-corrected image."""
+    from lowlight.color import apply_gamma
+
+    torch.manual_seed(0)
+    net = create_model("sid-unet", width=4, depth=2).eval()
+    with_gamma = Enhancer(net, "sid-unet", {"width": 4, "depth": 2}, gamma=2.2)
+    without = Enhancer(net, "sid-unet", {"width": 4, "depth": 2}, gamma=None)
+    assert np.array_equal(with_gamma(DARK), without(apply_gamma(DARK, 2.2)))
+    assert not np.array_equal(with_gamma(DARK), without(DARK))
+    assert np.array_equal(enhance(DARK, with_gamma), with_gamma(DARK))  # the API goes the same way
+
+
+def test_pil_modes_la_and_i16_come_back_as_they_went_in(model):
+    la = Image.fromarray(np.stack([DARK[..., 0], np.full(DARK.shape[:2], 200, np.uint8)], -1), "LA")
+    out = enhance(la, model)
+    assert out.mode == "LA" and np.array_equal(np.asarray(out)[..., 1], np.asarray(la)[..., 1])
+    grey16 = Image.fromarray((DARK[..., 1].astype(np.uint16) * 257))
+    out16 = enhance(grey16, model)
+    assert out16.mode.startswith("I;16") and np.asarray(out16).max() > 255  # still 16 bits
+    assert np.asarray(out16).mean() > np.asarray(grey16).mean()
+
+
+def test_images_above_8_megapixels_are_tiled_automatically():
+    """A cheap stand-in network records the sizes it is called with."""
+    from lowlight.models.base import EnhancementNet
+    from lowlight.tiling import AUTO_TILE_PIXELS, DEFAULT_TILE
+
+    class Recorder(EnhancementNet):
+        multiple = 4
+
+        def __init__(self):
+            super().__init__()
+            self.scale = torch.nn.Parameter(torch.ones(()))
+            self.calls = []
+
+        def forward_padded(self, x, stats):
+            self.calls.append(tuple(x.shape[-2:]))
+            return x * self.scale
+
+    net = Recorder()
+    enhancer = Enhancer(net, "recorder")
+    small = torch.rand(1, 3, 100, 80)
+    assert torch.allclose(enhancer.process(small), small) and net.calls == [(100, 80)]
+    net.calls.clear()
+    side = int(AUTO_TILE_PIXELS ** 0.5) + 8
+    big = torch.rand(1, 3, side, side)
+    assert torch.allclose(enhancer.process(big), big, atol=1e-6)
+    assert len(net.calls) > 1 and max(max(c) for c in net.calls) <= DEFAULT_TILE + 4

@@ -30,3 +30,25 @@ def test_reference_points_on_eval15(shared):
     assert len(pairs) == 15
     assert evaluate(lambda img: img, pairs).mean["psnr"] == pytest.approx(7.77, abs=0.005)
     assert evaluate(lambda img: apply_gamma(img, 2.2), pairs).mean["psnr"] == pytest.approx(13.23, abs=0.005)
+
+
+def test_evaluate_scores_the_pixels_enhance_gives(tmp_path, lol_tiny):
+    """Evaluation and `lowlight.enhance` run the same path: the saved evaluation outputs are the
+    enhance outputs, pixel for pixel."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from lowlight import enhance
+    from lowlight.data import find_pairs
+    from lowlight.evaluation import evaluate
+    from lowlight.inference import Enhancer
+    from lowlight.models import create_model
+
+    torch.manual_seed(0)
+    model = Enhancer(create_model("curve-unet", width=8, thumb=16).eval(), "curve-unet", {"width": 8, "thumb": 16})
+    pairs = find_pairs(lol_tiny)
+    evaluate(model, pairs, save_dir=tmp_path)
+    for pair in pairs:
+        saved = np.asarray(Image.open(tmp_path / f"{pair.name}.png"))
+        assert np.array_equal(saved, enhance(np.asarray(Image.open(pair.low).convert("RGB")), model))

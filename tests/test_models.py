@@ -38,13 +38,25 @@ def test_any_input_size_round_trips(name, args, size):
     assert y.shape == x.shape
 
 
-def test_padding_does_not_leak_into_the_crop():
-    """A fully convolutional net padded then cropped equals running it on the padded image."""
-    from lowlight.models.common import crop_to, pad_to_multiple
+@pytest.mark.parametrize("name,args", [("sid-unet", dict(width=4, depth=2)), ("gain-unet", dict(width=4)),
+                                       ("curve-unet", dict(width=4, thumb=8))])
+def test_padding_is_by_reflection_and_cropped_from_the_top_left(name, args):
+    """A net on an odd-sized image equals the net on a reflect-padded copy, cropped back: the
+    padding is what the docs say and the crop takes the right corner."""
+    torch.manual_seed(0)
+    net = create_model(name, **args).eval()
     x = torch.rand(1, 3, 13, 19)
-    padded, size = pad_to_multiple(x, 8)
-    assert padded.shape[-2:] == (16, 24)
-    assert torch.equal(crop_to(padded, size), x)
+    m = net.multiple
+    padded = torch.nn.functional.pad(x, (0, (-19) % m, 0, (-13) % m), mode="reflect")
+    stats = net.context_stats(x)
+    with torch.no_grad():
+        whole = net(x)
+        by_hand = net.forward_padded(padded, stats)[..., :13, :19]
+    assert torch.allclose(whole, by_hand, atol=1e-6)
+    shifted = torch.nn.functional.pad(x, (m, (-19) % m, 0, (-13) % m), mode="reflect")
+    with torch.no_grad():
+        wrong = net.forward_padded(shifted, stats)[..., :13, :19]
+    assert not torch.allclose(whole, wrong, atol=1e-3)
 
 
 # Parameter names and shapes of each architecture at small sizes: a renamed layer breaks every

@@ -8,13 +8,10 @@ import pytest
 import torch
 from PIL import Image
 
-pytest.importorskip("onnxruntime", reason="the onnx extra is not installed")
-pytest.importorskip("onnxscript", reason="the onnx extra is not installed")
-
-from lowlight import enhance, load_model  # noqa: E402
-from lowlight.checkpoint import save_weights  # noqa: E402
-from lowlight.cli import main  # noqa: E402
-from lowlight.models import create_model  # noqa: E402
+from lowlight import enhance, load_model
+from lowlight.checkpoint import save_weights
+from lowlight.cli import main
+from lowlight.models import create_model
 
 RNG = np.random.default_rng(5)
 DARK = (RNG.random((53, 71, 3)) ** 3 * 120).astype(np.uint8)

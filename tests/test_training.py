@@ -188,3 +188,17 @@ def test_committed_recipes_are_valid_configs(path):
     init = settings.pop("init", None)  # an earlier stage's output, made by bench/model_card.sh train
     cfg = apply(TrainConfig(), settings).validate()
     assert str(cfg.out).startswith("runs/") and (init is None or init.startswith("runs/"))
+
+
+def test_plateau_scheduler_halves_the_rate_when_validation_stalls(lol_tiny, tmp_path):
+    # a rate this small cannot improve the validation loss by the 1e-4 threshold: with patience 0
+    # every epoch after the first halves it
+    res = train(tiny(lol_tiny, tmp_path / "p", epochs=4, lr=1e-6, plateau_factor=0.5),
+                log=lambda s: None, progress=False)
+    rates = [row["lr"] for row in res.history]
+    assert rates == pytest.approx([1e-6, 1e-6, 5e-7, 2.5e-7])  # each row: the rate its epoch trained with
+
+
+def test_a_diverging_run_stops_with_a_clear_error(lol_tiny, tmp_path):
+    with pytest.raises(LowlightError, match="training diverged.*lower --lr"):
+        train(tiny(lol_tiny, tmp_path / "d", lr=1e30, clip_norm=None, epochs=3), log=lambda s: None, progress=False)

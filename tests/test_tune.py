@@ -2,10 +2,8 @@ import json
 
 import pytest
 
-pytest.importorskip("optuna")
-
-from lowlight.config import TrainConfig, apply, load_config_file  # noqa: E402
-from lowlight.tune import TuneConfig, tune  # noqa: E402
+from lowlight.config import TrainConfig, apply, load_config_file
+from lowlight.tune import TuneConfig, tune
 
 
 def base(lol_tiny):

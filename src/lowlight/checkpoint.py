@@ -72,11 +72,16 @@ def load_weights(path: Path, device: str | torch.device = "cpu") -> tuple[nn.Mod
     meta = read_metadata(path)
     model = create_model(meta["model"], **meta["model_args"])
     state = load_file(str(path), device=str(device))
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise LowlightError(f"{path} does not match model {meta['model']!r}: "
-                            f"{len(missing)} missing and {len(unexpected)} unexpected tensors "
-                            f"(e.g. {(missing or unexpected)[0]}); was it written by another lowlight version?")
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    wrong = [k for k in own if k in state and own[k].shape != state[k].shape]
+    if missing or unexpected or wrong:
+        example = (missing or unexpected or wrong)[0]
+        raise LowlightError(f"{path} does not match model {meta['model']!r} {meta['model_args']}: "
+                            f"{len(missing)} missing, {len(unexpected)} unexpected and {len(wrong)} "
+                            f"mis-shaped tensors (e.g. {example}); was it written by another lowlight version?")
+    model.load_state_dict(state)
     return model.to(device).eval(), meta
 
 
