@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--split", default="test")
     args = parser.parse_args()
     pairs = find_pairs(args.data, args.split)
-    print(f"| method | PSNR (dB) | SSIM | PSNR GT-mean (dB) |\n|---|---|---|---|")
+    print("| method | PSNR (dB) | SSIM | PSNR GT-mean (dB) |\n|---|---|---|---|")
     for name, fn in METHODS.items():
         mean = evaluate(fn, pairs, gt_mean=True).mean
         print(f"| {name} | {mean['psnr']:.2f} | {mean['ssim']:.4f} | {mean['psnr_gtmean']:.2f} |")

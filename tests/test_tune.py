@@ -1,6 +1,5 @@
 import json
 
-import pytest
 
 from lowlight.config import TrainConfig, apply, load_config_file
 from lowlight.tune import TuneConfig, tune

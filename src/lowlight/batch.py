@@ -94,24 +94,37 @@ def normalise_ext(ext: str | None) -> str | None:
 def plan(inputs: list[tuple[Path, Path]], output: Path | None, suffix: str = "", ext: str | None = None
          ) -> list[Job]:
     """One job per input. ``output``: None writes next to each input (a suffix is then required),
-    a file name (one input only), or a folder that mirrors each input's place under its base."""
+    a file name (one input only), or a folder that mirrors each input's place under its base.
+
+    An input that is another input's output (``photo_enhanced.jpg`` beside ``photo.jpg``, from an
+    earlier run in place) is not an input: re-running a folder skips or redoes its outputs.
+    """
     if output is None and not suffix:
         raise LowlightError("writing next to the inputs needs a --suffix (e.g. --suffix _enhanced), "
                             "or pass -o FOLDER")
-    single_file = (output is not None and len(inputs) == 1 and output.suffix != ""
-                   and not output.is_dir())
-    jobs = []
-    for source, base in inputs:
+    names_a_file = output is not None and output.suffix.lower() in OUTPUT_EXTENSIONS and not output.is_dir()
+    if names_a_file and len(inputs) > 1:
+        raise LowlightError(f"-o {output} names one file, but {len(inputs)} inputs were given; "
+                            "pass a folder to -o (it is created if missing)")
+    if output is not None and output.exists() and not output.is_dir() and not names_a_file:
+        raise LowlightError(f"-o {output} is a file, not a folder; choose a folder for the outputs")
+    single_file = output is not None and len(inputs) == 1 and output.suffix != "" and not output.is_dir()
+
+    def target(source: Path, base: Path) -> Path:
         if single_file:
             if output.suffix.lower() not in OUTPUT_EXTENSIONS:
                 raise LowlightError(f"cannot write {output.name}: unknown image extension {output.suffix!r}; "
                                     "use .png, .jpg, .webp, .tif or .bmp (or pass a folder)")
-            jobs.append(Job(source, output))
-            continue
+            return output
         new_ext = ext or (source.suffix.lower() if source.suffix.lower() in OUTPUT_EXTENSIONS else ".png")
-        name = f"{source.stem}{suffix}{new_ext}"
         folder = source.parent if output is None else output / source.parent.relative_to(base)
-        jobs.append(Job(source, folder / name))
+        return folder / f"{source.stem}{suffix}{new_ext}"
+
+    jobs = [Job(source, target(source, base)) for source, base in inputs]
+    if suffix:  # drop inputs that are the outputs of other inputs
+        produced = {job.target.resolve() for job in jobs}
+        kept = [job for job in jobs if job.source.resolve() not in produced]
+        jobs = kept or jobs
     sources = {job.source.resolve() for job in jobs}
     targets: dict[Path, Path] = {}
     for job in jobs:

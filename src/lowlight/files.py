@@ -52,19 +52,31 @@ def image_size(path: Path) -> tuple[int, int]:
 def atomic_write(path: Path, write: Callable[[str], object]) -> None:
     """Call ``write(tmp_path)`` then rename the temporary file onto ``path``.
 
-    Readers never see a half-written file, and an error leaves any old ``path`` untouched.
+    Readers never see a half-written file, and an error leaves any old ``path`` untouched. A
+    file-system error names ``path`` (not the temporary file) and why it cannot be written.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except FileExistsError:
+        raise LowlightError(f"cannot write {path}: a file is in the way of its folder {path.parent}") from None
+    except NotADirectoryError:
+        raise LowlightError(f"cannot write {path}: part of {path.parent} is a file, not a folder") from None
+    except PermissionError:
+        raise LowlightError(f"cannot write {path}: permission denied in {path.parent}") from None
+    except OSError as exc:
+        raise LowlightError(f"cannot write {path}: {exc.strerror or first_line(exc)}") from None
     os.close(fd)
     try:
         write(tmp)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give the usual permissions
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and not isinstance(exc, LowlightError):
+            raise LowlightError(f"cannot write {path}: {exc.strerror or first_line(exc)}") from None
         raise
 
 

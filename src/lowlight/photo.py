@@ -11,18 +11,23 @@ Greyscale inputs are enhanced as RGB and written back as grey (the luma of the r
 from __future__ import annotations
 
 import struct
+import warnings
 import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from .color import luma
 from .errors import LowlightError
 from .files import SAVE_FORMATS, atomic_write, first_line
 
 _ORIENTATION = 0x0112
+
+#: Largest image decoded by default, in pixels (about Pillow's own bomb limit); ``max_pixels`` raises it.
+MAX_PIXELS = 180_000_000
+Image.MAX_IMAGE_PIXELS = None  # the check below replaces Pillow's warning and its traceback
 
 
 @dataclass
@@ -36,6 +41,7 @@ class Photo:
     icc_profile: bytes | None = None
     exif: bytes | None = None         #: with the orientation reset to 1, as pixels are upright
     lossless: bool = True             #: the source format kept every pixel (not JPEG, not lossy WebP)
+    frames: int = 1                   #: frames in the source (animated GIF/WebP/PNG); only the first is read
 
 
 def split_array(array: np.ndarray) -> Photo:
@@ -51,6 +57,11 @@ def split_array(array: np.ndarray) -> Photo:
         scale, bits = 65535.0, 16
     elif a.dtype.kind == "f":
         scale, bits = 1.0, 16
+        lo, hi = float(np.nanmin(a)) if a.size else 0.0, float(np.nanmax(a)) if a.size else 0.0
+        if np.isnan(a).any() or lo < -1e-6 or hi > 1 + 1e-6:
+            raise LowlightError(f"float images must hold values in [0, 1], got {lo:g} to {hi:g}"
+                                f"{' and NaN' if np.isnan(a).any() else ''}; divide 8-bit data by 255 "
+                                "(or pass uint8 / uint16 arrays)")
     else:
         raise LowlightError(f"unsupported image dtype {a.dtype}; use uint8, uint16 or float in [0, 1]")
     colour = a[..., :3] if a.shape[2] >= 3 else np.repeat(a[..., :1], 3, axis=2)
@@ -159,29 +170,44 @@ def _is_lossless(im: Image.Image, path: Path) -> bool:
     return True
 
 
-def read_photo(path: Path, orient: bool = True) -> Photo:
+def read_photo(path: Path, orient: bool = True, max_pixels: int | None = None) -> Photo:
     """Decode ``path`` with its bit depth, alpha, ICC and EXIF; upright (EXIF orientation applied)
-    unless ``orient`` is False (dataset pairs are used as stored)."""
+    unless ``orient`` is False (dataset pairs are used as stored). Images over ``max_pixels``
+    (default :data:`MAX_PIXELS`) are refused from their header, before any pixel is decoded."""
     path = Path(path)
+    limit = MAX_PIXELS if max_pixels is None else max_pixels
     try:
-        with Image.open(path) as im:
-            pixels = _decode_16bit(path.read_bytes()) if _is_16bit(im, path) else None
-            if pixels is None:
-                pixels = _pillow_pixels(im)
-            icc = im.info.get("icc_profile") or None
-            exif = im.getexif()
-            orientation = int(exif.get(_ORIENTATION, 1) or 1) if orient else 1
-            lossless = _is_lossless(im, path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns about corrupt EXIF and the like: not the user's concern
+            with Image.open(path) as im:
+                width, height = im.size
+                if width * height > limit:
+                    raise LowlightError(f"{path} is {width}x{height} ({width * height / 1e6:.0f} megapixels), over "
+                                        f"the limit of {limit / 1e6:.0f} megapixels; pass --max-pixels N to allow it "
+                                        "(it needs about 16 bytes of memory per pixel)")
+                frames = int(getattr(im, "n_frames", 1) or 1)  # animated files open on their first frame
+                im.seek(0)
+                pixels = _decode_16bit(path.read_bytes()) if _is_16bit(im, path) else None
+                if pixels is None:
+                    pixels = _pillow_pixels(im)
+                icc = im.info.get("icc_profile") or None
+                exif = im.getexif()
+                orientation = int(exif.get(_ORIENTATION, 1) or 1) if orient else 1
+                lossless = _is_lossless(im, path)
     except FileNotFoundError:
         raise LowlightError(f"image not found: {path}") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+    except IsADirectoryError:
+        raise LowlightError(f"{path} is a folder, not an image") from None
+    except LowlightError:
+        raise
+    except Exception as exc:  # decoders raise many types for corrupt data (found by bench/fuzz.py)
         raise LowlightError(f"cannot read image {path}: {first_line(exc)}; "
                             "check that the file is a complete PNG, JPEG, WebP, BMP or TIFF") from None
     photo = split_array(_orient(pixels, orientation))
     if orientation != 1:
         exif[_ORIENTATION] = 1
     return replace(photo, icc_profile=icc, exif=exif.tobytes() if len(exif) else None,
-                   bits=16 if pixels.dtype != np.uint8 else 8, lossless=lossless)
+                   bits=16 if pixels.dtype != np.uint8 else 8, lossless=lossless, frames=frames)
 
 
 def read_image(path: Path, orient: bool = False) -> np.ndarray:

@@ -42,9 +42,12 @@ for testing: ``split="train"`` skips them, ``split="test"`` takes only them.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -254,11 +257,12 @@ def synthesize(photos: Path, out: Path, count: int | None = None, size: int = 51
                split: str = "train", color_cast: float = 0.1, jpeg: float = 0.0,
                lights: float = 0.0, exposure_range: tuple[float, float] = EXPOSURE_RANGE,
                identity: float = 0.0, vary: float = 0.0, tint: float = 0.0,
-               progress: bool = True) -> list[dict]:
+               progress: bool = True, on_skip: Callable[[str], None] | None = None) -> list[dict]:
     """Write ``count`` pairs (default: one per photo) as ``out/low/NAME.png`` + ``out/high/NAME.png``.
 
     Photo ``i % n`` gives pair ``i``; its first use is the whole photo, later ones random crops.
-    Returns the per-pair records also written to ``out/pairs.jsonl``.
+    A photo that cannot be read is skipped (its pairs are missing; ``on_skip`` hears why) and the
+    rest go on. Returns the per-pair records also written to ``out/pairs.jsonl``.
     """
     sources = select_photos(photos, split)
     count = len(sources) if count is None else count
@@ -275,18 +279,47 @@ def synthesize(photos: Path, out: Path, count: int | None = None, size: int = 51
     if size < 0:
         raise LowlightError(f"--size must be 0 (keep) or a positive long side, got {size}")
     out = Path(out)
-    if out.exists() and any(out.iterdir()) and not (out / "pairs.jsonl").exists():
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "pairs.jsonl").exists())):
         raise LowlightError(f"{out} exists and is not a lowlight synth folder; choose an empty --out")
-    records = []
-    for i in progress_bar(range(count), progress, desc="synth", unit="pair"):
-        src = sources[i % len(sources)]
-        rng = np.random.default_rng([seed, i])
-        high = _crop_resize(read_image(src), size, rng, full=i < len(sources))
-        params = sample_params(rng, color_cast, jpeg, lights, (lo, hi), identity, vary, tint)
-        high, low = make_pair(high, params, rng)
-        name = f"{src.stem}-{i // len(sources)}"
-        save_image(high, out / "high" / f"{name}.png")
-        save_image(low, out / "low" / f"{name}.png")
-        records.append({"name": name, "source": src.name, **asdict(params)})
-    atomic_write_text(out / "pairs.jsonl", "".join(json.dumps(r) + "\n" for r in records))
+    # Built beside the target and renamed into place at the end: an interrupted or failed run
+    # leaves no folder that looks like a finished dataset.
+    staging = out.parent / f".{out.name}.partial"
+    if staging.exists():
+        shutil.rmtree(staging)
+    records, skipped = [], []
+    try:
+        bad: set[Path] = set()
+        for i in progress_bar(range(count), progress, desc="synth", unit="pair"):
+            src = sources[i % len(sources)]
+            if src in bad:
+                continue
+            rng = np.random.default_rng([seed, i])
+            try:
+                photo = read_image(src)
+            except LowlightError as exc:
+                bad.add(src)
+                skipped.append(str(exc))
+                if on_skip is not None:
+                    on_skip(str(exc))
+                continue
+            high = _crop_resize(photo, size, rng, full=i < len(sources))
+            params = sample_params(rng, color_cast, jpeg, lights, (lo, hi), identity, vary, tint)
+            high, low = make_pair(high, params, rng)
+            name = f"{src.stem}-{i // len(sources)}"
+            save_image(high, staging / "high" / f"{name}.png")
+            save_image(low, staging / "low" / f"{name}.png")
+            records.append({"name": name, "source": src.name, **asdict(params)})
+        if not records:
+            raise LowlightError(f"no photo in {photos} could be read ({len(skipped)} failed; first: {skipped[0]})")
+        atomic_write_text(staging / "pairs.jsonl", "".join(json.dumps(r) + "\n" for r in records))
+        if out.exists():
+            old = out.parent / f".{out.name}.old"
+            os.replace(out, old)
+            os.replace(staging, out)
+            shutil.rmtree(old)
+        else:
+            os.replace(staging, out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
     return records

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import LowlightError
-from .common import EXIT_OK, EXIT_PARTIAL, add_model_flags, add_quiet, load_enhancer
+from .common import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, add_model_flags, add_quiet, load_enhancer
 
 
 def add_parsers(sub) -> None:
@@ -23,6 +23,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--ext", help="output format: png, jpg, webp, tif, bmp [same as input]")
     p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality, 1-100 [95]")
+    p.add_argument("--max-pixels", type=float, metavar="N",
+                   help="largest image to read, in pixels (e.g. 400e6); bigger files fail alone [180e6]")
     g = p.add_argument_group("adjustments")
     g.add_argument("--strength", type=float, default=1.0, help="0 keeps the input, 1 the full enhancement [1]")
     g.add_argument("--exposure", type=float, default=0.0, metavar="STOPS",
@@ -50,8 +52,16 @@ def run(args: argparse.Namespace) -> int:
     jobs = batch.plan(inputs, Path(args.output) if args.output else None, suffix, batch.normalise_ext(args.ext))
     enhancer = load_enhancer(args)
 
+    max_pixels = int(args.max_pixels) if args.max_pixels else None
+    if max_pixels is not None and max_pixels < 1:
+        raise LowlightError(f"--max-pixels must be positive, got {args.max_pixels:g}")
+
     def work(job: batch.Job) -> None:
-        write_photo(enhance_photo(enhancer, read_photo(job.source), options), job.target, quality=args.quality)
+        photo = read_photo(job.source, max_pixels=max_pixels)
+        if photo.frames > 1 and not args.quiet:
+            print(f"lowlight: note: {job.source.name} has {photo.frames} frames; the first was enhanced",
+                  file=sys.stderr)
+        write_photo(enhance_photo(enhancer, photo, options), job.target, quality=args.quality)
 
     single = len(jobs) == 1
 
@@ -68,4 +78,6 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet and not single:
         print(f"enhanced {len(summary.done)}, skipped {len(summary.skipped)} existing"
               f"{' (--overwrite replaces them)' if summary.skipped else ''}, failed {len(summary.failed)}")
+    if summary.failed and not summary.done and not summary.skipped:
+        return EXIT_USAGE  # nothing could be done
     return EXIT_PARTIAL if summary.failed else EXIT_OK

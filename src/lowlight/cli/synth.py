@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from .common import add_quiet
+from .common import EXIT_OK, EXIT_PARTIAL, add_quiet
 
 
 def add_parsers(sub) -> None:
@@ -41,9 +42,17 @@ def add_parsers(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..synth import synthesize
 
+    skipped: list[str] = []
+
+    def skip(reason: str) -> None:
+        skipped.append(reason)
+        print(f"lowlight: error: {reason} (skipped)", file=sys.stderr)
+
     records = synthesize(Path(args.photos), Path(args.out), count=args.count, size=args.size,
                          seed=args.seed, split=args.split, color_cast=args.color_cast,
                          jpeg=args.jpeg, lights=args.lights, exposure_range=tuple(args.exposure),
-                         identity=args.identity, vary=args.vary, tint=args.tint, progress=not args.quiet)
-    print(f"wrote {len(records)} pairs to {args.out}/low and {args.out}/high (parameters in pairs.jsonl)")
-    return 0
+                         identity=args.identity, vary=args.vary, tint=args.tint, progress=not args.quiet,
+                         on_skip=skip)
+    print(f"wrote {len(records)} pairs to {args.out}/low and {args.out}/high (parameters in pairs.jsonl)"
+          + (f"; {len(skipped)} unreadable photos skipped" if skipped else ""))
+    return EXIT_PARTIAL if skipped else EXIT_OK
