@@ -10,6 +10,7 @@ Greyscale inputs are enhanced as RGB and written back as grey (the luma of the r
 
 from __future__ import annotations
 
+import io
 import struct
 import warnings
 import zlib
@@ -20,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from .color import luma
-from .errors import LowlightError
+from .errors import CorruptImageError, ImageTooLargeError, LowlightError, UnsupportedImageError
 from .files import SAVE_FORMATS, atomic_write, first_line
 
 _ORIENTATION = 0x0112
@@ -42,6 +43,7 @@ class Photo:
     exif: bytes | None = None         #: with the orientation reset to 1, as pixels are upright
     lossless: bool = True             #: the source format kept every pixel (not JPEG, not lossy WebP)
     frames: int = 1                   #: frames in the source (animated GIF/WebP/PNG); only the first is read
+    source_format: str | None = None  #: Pillow's name of the source format (PNG, JPEG, ...), if from a file
 
 
 def split_array(array: np.ndarray) -> Photo:
@@ -124,12 +126,10 @@ def _decode_16bit(data: bytes) -> np.ndarray | None:
     return np.ascontiguousarray(_swap_rb(arr))
 
 
-def _is_16bit(im: Image.Image, path: Path) -> bool:
+def _is_16bit(im: Image.Image, data: bytes) -> bool:
     """Whether a PNG or TIFF stores 16 bits per sample, from its header (no pixels decoded)."""
     if im.format == "PNG":
-        with open(path, "rb") as fh:
-            header = fh.read(25)
-        return len(header) == 25 and header[24] == 16  # IHDR bit depth
+        return len(data) >= 25 and data[24] == 16  # IHDR bit depth
     if im.format == "TIFF":
         bits = im.tag_v2.get(258, (8,))
         return 16 in (bits if isinstance(bits, tuple) else (bits,))
@@ -154,12 +154,11 @@ def _pillow_pixels(im: Image.Image) -> np.ndarray:
     return np.asarray(im.convert("RGBA" if "A" in mode else "RGB"))
 
 
-def _is_lossless(im: Image.Image, path: Path) -> bool:
+def _is_lossless(im: Image.Image, data: bytes) -> bool:
     """False for JPEG and lossy WebP (a VP8 rather than VP8L bitstream), True for the rest."""
     if im.format == "JPEG":
         return False
     if im.format == "WEBP":
-        data = Path(path).read_bytes()
         pos = 12  # after "RIFF", the size and "WEBP": walk the chunks to the bitstream
         while pos + 8 <= len(data):
             kind, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
@@ -175,39 +174,60 @@ def read_photo(path: Path, orient: bool = True, max_pixels: int | None = None) -
     unless ``orient`` is False (dataset pairs are used as stored). Images over ``max_pixels``
     (default :data:`MAX_PIXELS`) are refused from their header, before any pixel is decoded."""
     path = Path(path)
-    limit = MAX_PIXELS if max_pixels is None else max_pixels
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Pillow warns about corrupt EXIF and the like: not the user's concern
-            with Image.open(path) as im:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise LowlightError(f"image not found: {path}") from None
+    except IsADirectoryError:
+        raise LowlightError(f"{path} is a folder, not an image") from None
+    except OSError as exc:
+        raise LowlightError(f"cannot read {path}: {exc.strerror or first_line(exc)}") from None
+    return decode_photo(data, orient, max_pixels, name=str(path))
+
+
+def decode_photo(data: bytes, orient: bool = True, max_pixels: int | None = None, name: str = "image") -> Photo:
+    """:func:`read_photo` on the bytes of a file (the server decodes uploads in memory).
+
+    Raises :class:`UnsupportedImageError` for data that is no image lowlight reads,
+    :class:`CorruptImageError` for an image that cannot be decoded, :class:`ImageTooLargeError`
+    above ``max_pixels``; ``name`` is what the messages call it.
+    """
+    limit = MAX_PIXELS if max_pixels is None else max_pixels
+    hint = "check that the file is a complete PNG, JPEG, WebP, BMP or TIFF"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pillow warns about corrupt EXIF and the like: not the user's concern
+        try:
+            im = Image.open(io.BytesIO(data))
+        except Exception as exc:  # UnidentifiedImageError and, for odd headers, others
+            raise UnsupportedImageError(f"cannot read image {name}: {first_line(exc)}; {hint}") from None
+        try:
+            with im:
                 width, height = im.size
                 if width * height > limit:
-                    raise LowlightError(f"{path} is {width}x{height} ({width * height / 1e6:.0f} megapixels), over "
-                                        f"the limit of {limit / 1e6:.0f} megapixels; pass --max-pixels N to allow it "
-                                        "(it needs about 16 bytes of memory per pixel)")
+                    raise ImageTooLargeError(
+                        f"{name} is {width}x{height} ({width * height / 1e6:.0f} megapixels), over the limit "
+                        f"of {limit / 1e6:.0f} megapixels; pass --max-pixels N to allow it (it needs about "
+                        "16 bytes of memory per pixel)")
                 frames = int(getattr(im, "n_frames", 1) or 1)  # animated files open on their first frame
                 im.seek(0)
-                pixels = _decode_16bit(path.read_bytes()) if _is_16bit(im, path) else None
+                pixels = _decode_16bit(data) if _is_16bit(im, data) else None
                 if pixels is None:
                     pixels = _pillow_pixels(im)
                 icc = im.info.get("icc_profile") or None
                 exif = im.getexif()
                 orientation = int(exif.get(_ORIENTATION, 1) or 1) if orient else 1
-                lossless = _is_lossless(im, path)
-    except FileNotFoundError:
-        raise LowlightError(f"image not found: {path}") from None
-    except IsADirectoryError:
-        raise LowlightError(f"{path} is a folder, not an image") from None
-    except LowlightError:
-        raise
-    except Exception as exc:  # decoders raise many types for corrupt data (found by bench/fuzz.py)
-        raise LowlightError(f"cannot read image {path}: {first_line(exc)}; "
-                            "check that the file is a complete PNG, JPEG, WebP, BMP or TIFF") from None
+                lossless = _is_lossless(im, data)
+                source_format = im.format
+        except LowlightError:
+            raise
+        except Exception as exc:  # decoders raise many types for corrupt data (found by bench/fuzz.py)
+            raise CorruptImageError(f"cannot read image {name}: {first_line(exc)}; {hint}") from None
     photo = split_array(_orient(pixels, orientation))
     if orientation != 1:
         exif[_ORIENTATION] = 1
     return replace(photo, icc_profile=icc, exif=exif.tobytes() if len(exif) else None,
-                   bits=16 if pixels.dtype != np.uint8 else 8, lossless=lossless, frames=frames)
+                   bits=16 if pixels.dtype != np.uint8 else 8, lossless=lossless, frames=frames,
+                   source_format=source_format)
 
 
 def read_image(path: Path, orient: bool = False) -> np.ndarray:
@@ -222,11 +242,6 @@ def to_8bit(rgb: np.ndarray) -> np.ndarray:
 
 
 # -- writing -----------------------------------------------------------------------------------
-def output_bits(photo: Photo, path: Path) -> int:
-    """16 only for PNG and TIFF outputs of 16-bit sources; every other format holds 8 bits."""
-    return 16 if photo.bits == 16 and Path(path).suffix.lower() in (".png", ".tif", ".tiff") else 8
-
-
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
@@ -247,36 +262,44 @@ def write_photo(photo: Photo, path: Path, quality: int = 95) -> Path:
     can (PNG, TIFF), alpha (dropped only by JPEG/BMP), greyscale, the ICC profile and EXIF.
     WebP is lossless when the source was (``photo.lossless``), else lossy at ``quality``."""
     path = Path(path)
-    fmt = SAVE_FORMATS.get(path.suffix.lower())
+    data = encode_photo(photo, path.suffix, quality, name=path.name)
+    atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
+    return path
+
+
+def encode_photo(photo: Photo, ext: str, quality: int = 95, name: str | None = None) -> bytes:
+    """The bytes of ``photo`` as a file of extension ``ext`` (``.png``, ``.jpg``, ...), as
+    :func:`write_photo` writes it."""
+    fmt = SAVE_FORMATS.get(ext.lower())
     if fmt is None:
-        raise LowlightError(f"cannot write {path.name}: unknown extension {path.suffix!r}; "
+        raise LowlightError(f"cannot write {name or 'an image'}: unknown extension {ext!r}; "
                             f"use one of {', '.join(sorted(set(SAVE_FORMATS)))}")
     if not 1 <= quality <= 100:
         raise LowlightError(f"quality must be between 1 and 100, got {quality}")
     keep_alpha = photo.alpha is not None and fmt not in ("JPEG", "BMP")
     channels = (1 if photo.grey else 3) + (1 if keep_alpha else 0)
-    bits = output_bits(photo, path)
+    bits = 16 if photo.bits == 16 and fmt in ("PNG", "TIFF") else 8
     if photo.alpha is not None and bits == 8 and photo.alpha.dtype != np.uint8:
         photo = replace(photo, alpha=_to_uint8(photo.alpha))
     if photo.alpha is not None and bits == 16 and photo.alpha.dtype == np.uint8:
         photo = replace(photo, alpha=photo.alpha.astype(np.uint16) * 257)
     array = join_array(photo, np.uint16 if bits == 16 else np.uint8, channels)
     if bits == 16:
-        atomic_write(path, lambda tmp: _write_16bit(array, tmp, fmt, photo))
-    else:
-        mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
-        pil = Image.fromarray(array, mode)
-        options: dict = {}
-        if fmt == "JPEG" or (fmt == "WEBP" and not photo.lossless):
-            options["quality"] = quality
-        elif fmt == "WEBP":
-            options["lossless"] = True
-        if photo.icc_profile and fmt != "BMP":
-            options["icc_profile"] = photo.icc_profile
-        if photo.exif and fmt != "BMP":
-            options["exif"] = photo.exif
-        atomic_write(path, lambda tmp: pil.save(tmp, format=fmt, **options))
-    return path
+        return _encode_16bit(array, fmt, photo)
+    mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
+    pil = Image.fromarray(array, mode)
+    options: dict = {}
+    if fmt == "JPEG" or (fmt == "WEBP" and not photo.lossless):
+        options["quality"] = quality
+    elif fmt == "WEBP":
+        options["lossless"] = True
+    if photo.icc_profile and fmt != "BMP":
+        options["icc_profile"] = photo.icc_profile
+    if photo.exif and fmt != "BMP":
+        options["exif"] = photo.exif
+    buf = io.BytesIO()
+    pil.save(buf, format=fmt, **options)
+    return buf.getvalue()
 
 
 def save_image(image: np.ndarray, path: Path, quality: int = 95) -> Path:
@@ -292,24 +315,24 @@ def _to_uint8(a: np.ndarray) -> np.ndarray:
     return to_8bit(a)
 
 
-def _write_16bit(array: np.ndarray, tmp: str, fmt: str, photo: Photo) -> None:
+def _encode_16bit(array: np.ndarray, fmt: str, photo: Photo) -> bytes:
     """16-bit PNG through OpenCV plus our iCCP/eXIf chunks; 16-bit TIFF through tifffile with the
     ICC profile (tag 34675). Pillow writes neither 16-bit colour format."""
     if fmt == "TIFF":
         import tifffile
 
         colour = array.shape[2] if array.ndim == 3 else 1
-        tifffile.imwrite(tmp, array, photometric="rgb" if colour >= 3 else "minisblack",
+        buf = io.BytesIO()
+        tifffile.imwrite(buf, array, photometric="rgb" if colour >= 3 else "minisblack",
                          extrasamples=["unassalpha"] if colour in (2, 4) else None,
                          iccprofile=photo.icc_profile, compression="zlib")
-        return
+        return buf.getvalue()
     import cv2
 
     ok, buf = cv2.imencode(".png", np.ascontiguousarray(_swap_rb(array)))
     if not ok:
         raise LowlightError("could not encode a 16-bit PNG image")
-    with open(tmp, "wb") as fh:
-        fh.write(_png_with_metadata(buf.tobytes(), photo.icc_profile, photo.exif))
+    return _png_with_metadata(buf.tobytes(), photo.icc_profile, photo.exif)
 
 
 # -- PIL images --------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The ``lowlight`` command. Each command (or family) has its own module with ``add_parsers(sub)``
-and its run functions: enhance, evaluate and compare, train and tune, synth, export, benchmark
-and models.
+and its run functions: enhance, evaluate and compare, serve, train and tune, synth, export,
+benchmark and models.
 
 Heavy imports (torch) happen inside each command, so ``--help`` and ``--version`` are instant.
 Every user error is a :class:`~lowlight.errors.LowlightError`: one line on stderr, exit code 2.
@@ -13,11 +13,11 @@ import sys
 
 from .. import __version__
 from ..errors import LowlightError
-from . import enhance, evaluate, export, info, synth, train
+from . import enhance, evaluate, export, info, serve, synth, train
 from .common import EXIT_USAGE
 from .train import build_train_config  # noqa: F401  (used by tests and tools)
 
-COMMANDS = (enhance, evaluate, train, synth, export, info)
+COMMANDS = (enhance, evaluate, serve, train, synth, export, info)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,156 @@
+"""The HTTP API: every format, every error status, the API key, a full queue, the metrics."""
+
+import io
+import threading
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from lowlight.checkpoint import save_weights
+from lowlight.models import create_model
+
+fastapi = pytest.importorskip("fastapi", reason="install lowlight[server]")  # the server is an optional extra
+from fastapi.testclient import TestClient  # noqa: E402
+
+from lowlight.errors import LowlightError  # noqa: E402
+from lowlight.server import ServerConfig, check_bind, create_app  # noqa: E402
+
+RNG = np.random.default_rng(7)
+DARK = RNG.integers(0, 70, (30, 40, 3), dtype=np.uint8)
+
+
+def encoded(fmt: str, array=DARK, **kw) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("w") / "tiny.safetensors"
+    return save_weights(path, create_model("curve-unet", width=4, thumb=8), "curve-unet", {"width": 4, "thumb": 8})
+
+
+@pytest.fixture(scope="module")
+def client(weights):
+    with TestClient(create_app(ServerConfig(model=str(weights), max_pixels=5000, max_upload_mb=0.05))) as c:
+        yield c
+
+
+@pytest.mark.parametrize("fmt,media,pil", [("png", "image/png", "PNG"), ("jpeg", "image/jpeg", "JPEG"),
+                                           ("webp", "image/webp", "WEBP"), ("tiff", "image/tiff", "TIFF")])
+def test_enhance_returns_each_format(client, fmt, media, pil):
+    r = client.post("/v1/enhance", files={"file": ("night.png", encoded("PNG"), "image/png")},
+                    data={"format": fmt, "strength": "1"})
+    assert r.status_code == 200 and r.headers["content-type"] == media
+    out = Image.open(io.BytesIO(r.content))
+    assert out.format == pil and out.size == (40, 30)
+    assert f'filename="night_enhanced.' in r.headers["content-disposition"]
+
+
+def test_enhance_keeps_format_depth_orientation_and_icc_but_drops_exif(client):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated: the output comes back upright
+    exif[0x010F] = "SecretCam"
+    jpg = encoded("JPEG", exif=exif.tobytes(), icc_profile=b"\0\0\0\x0cfake-icc")
+    r = client.post("/v1/enhance", files={"file": ("p.jpg", jpg, "image/jpeg")})
+    out = Image.open(io.BytesIO(r.content))
+    assert r.status_code == 200 and out.format == "JPEG" and out.size == (30, 40)
+    assert out.info.get("icc_profile") == b"\0\0\0\x0cfake-icc" and 0x010F not in out.getexif()
+    kept = client.post("/v1/enhance", files={"file": ("p.jpg", jpg, "image/jpeg")}, data={"keep_metadata": "true"})
+    assert Image.open(io.BytesIO(kept.content)).getexif().get(0x010F) == "SecretCam"
+    deep = encoded("PNG", array=(DARK[..., 0].astype(np.uint16) * 257))
+    r16 = client.post("/v1/enhance", files={"file": ("g.png", deep, "image/png")})
+    assert Image.open(io.BytesIO(r16.content)).mode.startswith("I")
+
+
+def test_strength_zero_gives_the_input_back(client):
+    r = client.post("/v1/enhance", files={"file": ("a.png", encoded("PNG"), "image/png")}, data={"strength": "0"})
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(r.content))), DARK)
+
+
+@pytest.mark.parametrize("files,data,status,error", [
+    ({"file": ("a.png", encoded("PNG"), "image/png")}, {"strength": "2"}, 400, "strength must be between 0 and 1"),
+    ({"file": ("a.png", encoded("PNG"), "image/png")}, {"format": "gif"}, 400, "format must be one of"),
+    ({"file": ("a.png", encoded("PNG"), "image/png")}, {"quality": "0"}, 400, "quality"),
+    ({"file": ("a.png", encoded("PNG"), "image/png")}, {"strength": "lots"}, 400, "strength"),
+    ({}, {}, 400, "file"),
+    ({"file": ("a.txt", b"just some text", "text/plain")}, {}, 415, "cannot read image"),
+    ({"file": ("a.png", b"", "image/png")}, {}, 415, "empty"),
+    ({"file": ("a.png", encoded("PNG")[:60], "image/png")}, {}, 422, "cannot read image"),
+    ({"file": ("big.png", encoded("PNG", array=np.zeros((100, 100, 3), np.uint8)), "image/png")}, {}, 413,
+     "limit of 0 megapixels"),
+    ({"file": ("huge.png", encoded("PNG", array=RNG.integers(0, 255, (140, 140, 3), dtype=np.uint8)), "image/png")},
+     {}, 413, "over the limit of 0.05 MB"),
+])
+def test_errors_are_json_with_the_right_status(client, files, data, status, error):
+    r = client.post("/v1/enhance", files=files, data=data)
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert set(body) == {"error", "detail"} and error in body["detail"] and "Traceback" not in r.text
+
+
+def test_api_key_is_required_when_set(weights):
+    with TestClient(create_app(ServerConfig(model=str(weights), api_key="s3cret"))) as c:
+        png = {"file": ("a.png", encoded("PNG"), "image/png")}
+        assert c.post("/v1/enhance", files=png).status_code == 401
+        assert c.post("/v1/enhance", files=png, headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert c.post("/v1/enhance", files=png, headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        assert c.get("/metrics").status_code == 401 and c.get("/healthz").status_code == 200
+        assert c.get("/").status_code == 200 and "const NEEDS_KEY = true" in c.get("/").text
+    with pytest.raises(LowlightError, match="--api-key"):
+        check_bind("0.0.0.0", None)
+    check_bind("0.0.0.0", "key")
+    check_bind("127.0.0.1", None)
+
+
+def test_a_full_queue_answers_503_at_once(weights, monkeypatch):
+    import lowlight.inference
+
+    release, entered = threading.Event(), threading.Event()
+    real = lowlight.inference.enhance_photo
+
+    def slow(*args, **kwargs):
+        entered.set()
+        release.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(lowlight.inference, "enhance_photo", slow)
+    with TestClient(create_app(ServerConfig(model=str(weights), workers=1, queue=0))) as c:
+        png = {"file": ("a.png", encoded("PNG"), "image/png")}
+        first = {}
+        worker = threading.Thread(target=lambda: first.update(r=c.post("/v1/enhance", files=png)))
+        worker.start()
+        assert entered.wait(10)
+        busy = c.post("/v1/enhance", files=png)
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "1" and busy.json()["error"] == "busy"
+        assert c.get("/readyz").status_code == 503
+        release.set()
+        worker.join(10)
+        assert first["r"].status_code == 200 and c.get("/readyz").status_code == 200
+
+
+def test_health_models_metrics_and_page(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    info = client.get("/v1/models").json()
+    assert info["name"] == "curve-unet" and info["parameters"] > 0 and info["weights"] == "tiny.safetensors"
+    before = client.get("/metrics").text
+    client.post("/v1/enhance", files={"file": ("a.png", encoded("PNG"), "image/png")})
+    client.post("/v1/enhance", files={"file": ("a.png", b"nope", "image/png")})
+    text = client.get("/metrics").text
+
+    def value(name, body):
+        lines = [line for line in body.splitlines() if line.startswith(name)]
+        return float(lines[0].split()[-1]) if lines else 0.0
+
+    assert value('lowlight_requests_total{status="200"}', text) == value('lowlight_requests_total{status="200"}', before) + 1
+    assert value('lowlight_requests_total{status="415"}', text) >= 1
+    assert value("lowlight_images_total", text) == value("lowlight_images_total", before) + 1
+    assert value("lowlight_megapixels_total", text) > value("lowlight_megapixels_total", before)
+    assert "lowlight_enhance_seconds_bucket" in text and "lowlight_queue_depth" in text
+    page = client.get("/").text
+    assert "Drop photos here" in page and "http://" not in page.replace("http://\" +", "")  # nothing from elsewhere
+    assert client.get("/openapi.json").json()["paths"]["/v1/enhance"]["post"]
