@@ -3,7 +3,7 @@ enhance path of one model, backends and thread counts, use `lowlight benchmark`)
 
     python bench/latency.py [--threads 2] [--repeats 10] [--models gain-unet sid-unet]
 
-Weights are random (speed does not depend on them), arguments those of the bundled weights if any; the input is channels_last, as inference uses.
+Weights are random (speed does not depend on them), arguments the registry defaults (those of the bundled weights); the input is channels_last, as inference uses.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ import platform
 import torch
 
 from lowlight.benchmark import median_time
-from lowlight.checkpoint import read_metadata
-from lowlight.inference import bundled_weights
 from lowlight.models import count_parameters, create_model, gmacs, list_models
 
 
@@ -41,9 +39,7 @@ def main() -> None:
     print("| model | params | GMACs | ms |\n|---|---|---|---|")
     for name in args.models:
         torch.manual_seed(0)
-        shipped = bundled_weights(name)  # time what ships, with its arguments
-        model_args = read_metadata(shipped)["model_args"] if shipped else {}
-        net = create_model(name, **model_args).eval().to(memory_format=torch.channels_last)
+        net = create_model(name).eval().to(memory_format=torch.channels_last)  # registry defaults = what ships
         ms = latency_ms(net, h, w, args.repeats)
         print(f"| {name} | {count_parameters(net) / 1e6:.2f}M | {gmacs(net, h, w):.1f} | {ms:.0f} |")
 

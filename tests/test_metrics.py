@@ -88,4 +88,5 @@ def test_added_clipping_and_grid_energy():
     mesh[::4, ::4] += 4  # one pixel in 16 four levels up: a 4-pixel mesh
     assert grid_energy(flat) == 0.0 and grid_energy(mesh.astype(np.uint8)) > 0.5
     ramp = np.tile(np.linspace(10, 200, 64)[None, :, None], (64, 1, 3))
-    assert smooth_residual(ramp) < 1e-6 and smooth_residual(mesh) >= 3.5
+    curved = np.tile(np.sqrt(np.linspace(0.02, 0.6, 256))[None, :, None] * 255, (32, 1, 3))  # a tone curve
+    assert smooth_residual(ramp) < 0.01 and smooth_residual(curved) < 0.25 and smooth_residual(mesh) >= 3

@@ -119,7 +119,7 @@ def test_curve_unet_never_darkens_and_never_clips_what_was_not_clipped():
     with torch.no_grad():
         k = net.knots.numel() - 1
         net.head.weight[k:].zero_()
-        net.head.bias[k:].copy_(torch.tensor([12.0, 0.0, 12.0, 0.0]))  # spatial weight e^12: no smoothing
+        net.head.bias[k:].copy_(torch.tensor([0.0, -30.0, 0.0, -30.0]))  # mix sigmoid(-30): no smoothing
         net.head.bias[:k].add_(torch.randn(k) * 2)  # a curve far from the initial one
     torch.manual_seed(2)
     coarse = torch.rand(2, 3, 6, 8) ** 2  # a smooth scene, so the denoiser has nothing to move

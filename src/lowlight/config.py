@@ -51,6 +51,7 @@ class TrainConfig:
     ensemble: int = 1                   #: models trained side by side; the best by validation loss is kept
     epochs: int = 20
     max_minutes: Optional[float] = None  #: stop once this much training time (validation excluded) is spent
+    stop_after: Optional[int] = None    #: end after this many epochs, the schedule still set by ``epochs``
     seed: int = 0
     device: str = "auto"                #: auto (CUDA if available), cpu or cuda
     workers: int = 0                    #: DataLoader worker processes

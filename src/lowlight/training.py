@@ -312,6 +312,9 @@ class Trainer:
                      f"(member {best_k}, {row['seconds']:.0f}s)")
             if self.on_epoch is not None:
                 self.on_epoch(row)  # e.g. hyperparameter search reporting and pruning
+            if cfg.stop_after is not None and self.epoch >= cfg.stop_after and self.epoch < cfg.epochs:
+                self.log(f"stopping after epoch {self.epoch} (stop_after; the schedule runs over {cfg.epochs})")
+                break
             spent = self._minutes_spent()
             if cfg.max_minutes is not None and spent >= cfg.max_minutes and self.epoch < cfg.epochs:
                 self.log(f"stopping after epoch {self.epoch}: {spent:.1f} min of training reached "

@@ -10,7 +10,7 @@ from ..errors import LowlightError
 from .common import add_quiet
 
 #: Settings a resumed run may change; everything else must match the run's own config.
-_RESUME_CHANGEABLE = {"epochs", "max_minutes", "device", "workers"}
+_RESUME_CHANGEABLE = {"epochs", "max_minutes", "stop_after", "device", "workers"}
 
 
 def add_parsers(sub) -> None:

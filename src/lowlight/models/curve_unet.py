@@ -4,12 +4,12 @@ The image is folded into channels (pixel-unshuffle by ``factor``) and a small th
 runs there; its head predicts, per location, a monotone tone curve and the strengths of a
 bilateral filter, both upsampled bilinearly to full resolution. Then, per pixel:
 
-1. ``z = bilateral(x)``: a 5x5 (and a dilated 5x5) edge-aware average, weights from the
+1. ``z``: a per-pixel share of a 5x5 (then a dilated 5x5) edge-aware average, weights from the
    distance and the difference in ``sqrt(luma)`` (where shot noise has about constant spread);
-2. ``v = max(z_r, z_g, z_b)`` and ``gain = min(curve(v), 1 - (1 - v) / 2) / v``, the same for
-   the three channels, with ``curve`` a concave piecewise-linear map of [0, 1] onto [0, 1] (so at
-   or above the identity: never darker), and at least half the contrast kept next to white, so
-   highlights are not flattened;
+2. ``v = max(z_r, z_g, z_b)`` and ``gain = min(curve(v), 1 - top_slope * (1 - v)) / v``, the
+   same for the three channels, with ``curve`` a concave piecewise-linear map of [0, 1] onto
+   [0, 1] (so at or above the identity: never darker), and at least ``top_slope`` of the contrast
+   kept next to white, so highlights are not flattened into white;
 3. a global colour correction: a learned share (0 to 1, from whole-image statistics) of the
    image's own grey-world cast is removed, applied only as far as the pixel is brightened
    (dark frames carry the cast of their light and sensor, good photos keep theirs), then a
@@ -19,8 +19,8 @@ What that buys, by construction rather than by training: a flat input gives a fl
 pixel-shuffle, no transposed convolution, replicate padding: nothing periodic), a neutral grey
 stays neutral (it has no cast to remove), no pixel gets darker, and no pixel below white is
 pushed to clipping (the curve ends at 1 and is applied to the largest channel), so highlights and
-skies keep their detail (a pixel reaches white only if it was within 2/255 of it) and bright
-lamps get no dark halo. The weights decide only how much to
+skies keep their detail (with ``top_slope`` 0.2, a pixel reaches white only if it was within
+about 1/255 of it) and bright lamps get no dark halo. The weights decide only how much to
 brighten where, and how much to smooth.
 """
 
@@ -38,7 +38,7 @@ from .common import unet_pass
 from .gain_unet import N_STATS, GlobalContext, image_descriptor, image_statistics
 from .registry import register_model
 
-TOP_SLOPE = 0.5  #: the least slope of the tone curve, as a bound ``1 - TOP_SLOPE * (1 - v)``
+SPATIAL = 0.5    #: the denoiser's spatial weight ``exp(-SPATIAL * |d|^2)``: sigma of one tap
 
 
 def curve_knots(knots: int) -> torch.Tensor:
@@ -74,13 +74,13 @@ def curve_params(knots: torch.Tensor, gamma: float = 1.0) -> torch.Tensor:
     return torch.log(torch.expm1(drops))  # inverse softplus
 
 
-def bilateral(x: torch.Tensor, guide: torch.Tensor, spatial: torch.Tensor, range_: torch.Tensor,
+def bilateral(x: torch.Tensor, guide: torch.Tensor, spatial, range_: torch.Tensor,
               radius: int = 2, dilation: int = 1) -> torch.Tensor:
     """Edge-aware average of ``x`` ``(B, C, H, W)`` over a ``(2r+1)^2`` window (taps ``dilation`` apart).
 
     Weight of a tap at offset d: ``exp(-spatial * |d|^2 - range_ * (guide_d - guide)^2)``, with
-    per-pixel ``spatial`` and ``range_`` ``(B, 1, H, W)`` >= 0; the weights are normalised, so a
-    flat area stays exactly flat. Borders are replicated.
+    ``spatial`` a number or per-pixel and ``range_`` per-pixel ``(B, 1, H, W)``, both >= 0; the
+    weights are normalised, so a flat area stays exactly flat. Borders are replicated.
     """
     p = radius * dilation
     h, w = x.shape[-2:]
@@ -92,7 +92,7 @@ def bilateral(x: torch.Tensor, guide: torch.Tensor, spatial: torch.Tensor, range
         for dx in range(-radius, radius + 1):
             oy, ox = p + dy * dilation, p + dx * dilation
             g = gp[..., oy:oy + h, ox:ox + w]
-            wt = torch.exp(-spatial * float(dy * dy + dx * dx) - range_ * (g - guide) ** 2)
+            wt = torch.exp(-(spatial * float(dy * dy + dx * dx) + range_ * (g - guide) ** 2).clamp(max=60.0))
             num = num + wt * xp[..., oy:oy + h, ox:ox + w]
             den = den + wt
     return num / den
@@ -123,21 +123,23 @@ class Up(nn.Module):
 
 @register_model("curve-unet", "the default: local tone curves on max(RGB) + edge-aware denoising, "
                 "predicted at 1/4 resolution from the image and its whole-image statistics",
-                width=24, factor=4, blocks=(1, 2, 2), knots=16, thumb=64, colour=0.25)
+                width=24, factor=4, blocks=(1, 2, 2), knots=16, thumb=64, colour=0.25, top_slope=0.2)
 class CurveUNet(EnhancementNet):
     """Input and output ``(B, 3, H, W)`` in [0, 1]; any size (padded, cropped back).
 
     ``width`` channels at the first level (doubling per level), ``factor`` the pixel-unshuffle
     factor, ``blocks`` residual blocks per level, ``knots`` segments of each tone curve,
     ``thumb`` the whole-image thumbnail side the context sees (0: statistics only), ``colour``
-    the largest global colour correction (log-gain per channel; 0 turns it off).
+    the largest global colour correction (log-gain per channel; 0 turns it off), ``top_slope``
+    the least slope of the tone curve next to white (a bound ``1 - top_slope * (1 - v)``).
     """
 
     uses_context = True
 
     def __init__(self, width: int = 24, factor: int = 4, blocks: tuple = (1, 2, 2), knots: int = 16,
-                 thumb: int = 64, colour: float = 0.25):
+                 thumb: int = 64, colour: float = 0.25, top_slope: float = 0.2):
         super().__init__()
+        self.top_slope = top_slope
         chans = [width * 2 ** i for i in range(len(blocks))]
         self.factor, self.thumb, self.colour_max = factor, thumb, colour
         self.multiple = factor * 2 ** (len(blocks) - 1)
@@ -154,7 +156,7 @@ class CurveUNet(EnhancementNet):
             self.head.weight.mul_(0.1)
             self.head.bias.zero_()
             self.head.bias[:knots].copy_(curve_params(curve_knots(knots), 2.2))
-            self.head.bias[knots:].copy_(torch.tensor([0.0, 6.0, 1.0, 6.0]))
+            self.head.bias[knots:].copy_(torch.tensor([0.0, -1.0, 0.0, -1.0]))  # range e^7, a quarter smoothed
             nn.init.zeros_(self.colour[-1].weight)
             self.colour[-1].bias.fill_(-2.0)  # remove about 12% of the cast at first
 
@@ -168,14 +170,19 @@ class CurveUNet(EnhancementNet):
         y = unet_pass(y, self.encoders, self.downs, self.ups, self.decoders, lambda f: self.context(f, stats))
         h = F.interpolate(self.head(y), scale_factor=self.factor, mode="bilinear", align_corners=False)
         k = self.knots.numel() - 1
-        logits, (s1, r1, s2, r2) = h[:, :k], h[:, k:].clamp(-4.0, 12.0).exp().unbind(1)
+        logits = h[:, :k]
+        # Denoiser: per pixel, how sharp the range weight is and how much of the smoothed image to
+        # take. Bounded by tanh and sigmoid, not clamps: a clamp's zero gradient can trap a
+        # parameter at its bound (the first runs stuck at the strongest blur).
+        range1, range2 = (torch.exp(7.0 + 5.0 * torch.tanh(h[:, k + i:k + i + 1] / 5.0)) for i in (0, 2))
+        mix1, mix2 = (torch.sigmoid(h[:, k + i:k + i + 1]) for i in (1, 3))
 
         guide = torch.sqrt(luma(x, axis=1).unsqueeze(1).clamp_min(0.0) + 1e-4)
-        z = bilateral(x, guide, s1[:, None], r1[:, None], dilation=1)
-        z = bilateral(z, guide, s2[:, None], r2[:, None], dilation=2)
+        z = x + mix1 * (bilateral(x, guide, SPATIAL, range1, dilation=1) - x)
+        z = z + mix2 * (bilateral(z, guide, SPATIAL, range2, dilation=2) - z)
 
         v = z.amax(dim=1, keepdim=True).clamp(0.0, 1.0)
-        lifted = torch.minimum(tone_curve(v, logits, self.knots), 1.0 - TOP_SLOPE * (1.0 - v))
+        lifted = torch.minimum(tone_curve(v, logits, self.knots), 1.0 - self.top_slope * (1.0 - v))
         gain = lifted / v.clamp_min(1e-4)
         out = z * gain
         if self.colour_max:
