@@ -65,6 +65,7 @@ ARCH_DIGESTS = {
     ("seed-unet", (("width", 4), ("depth", 2))): "a08c5321849a52fe",
     ("sid-unet", (("width", 4), ("depth", 2))): "bfaf041f7c87bce6",
     ("gain-unet", (("width", 4), ("blocks", (1, 1)))): "499fa2bc81dc6c4b",
+    ("curve-unet", (("width", 4), ("thumb", 8))): "93d0cb38222c43ae",
 }
 
 

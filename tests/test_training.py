@@ -202,3 +202,12 @@ def test_plateau_scheduler_halves_the_rate_when_validation_stalls(lol_tiny, tmp_
 def test_a_diverging_run_stops_with_a_clear_error(lol_tiny, tmp_path):
     with pytest.raises(LowlightError, match="training diverged.*lower --lr"):
         train(tiny(lol_tiny, tmp_path / "d", lr=1e30, clip_norm=None, epochs=3), log=lambda s: None, progress=False)
+
+
+def test_stop_after_ends_early_on_the_longer_schedule(lol_tiny, tmp_path):
+    short = train(tiny(lol_tiny, tmp_path / "s", epochs=4, stop_after=2, scheduler="cosine"),
+                  log=lambda s: None, progress=False)
+    full = train(tiny(lol_tiny, tmp_path / "f", epochs=4, scheduler="cosine"), log=lambda s: None, progress=False)
+    assert len(short.history) == 2
+    drop = lambda rows: [{k: v for k, v in r.items() if "seconds" not in k} for r in rows]  # noqa: E731
+    assert drop(short.history) == drop(full.history)[:2]  # the same two epochs, the 4-epoch schedule

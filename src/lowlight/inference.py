@@ -110,7 +110,7 @@ class Enhancer:
 
 
 #: The model used when none is named: its weights ship inside the package (``lowlight/weights/``).
-DEFAULT_MODEL = "gain-unet"
+DEFAULT_MODEL = "curve-unet"
 
 
 def bundled_weights(name: str) -> Path | None:

@@ -372,7 +372,10 @@ def to_tensor(image: np.ndarray):
     """uint8 ``(H, W, 3)`` array to a float tensor ``(1, 3, H, W)`` in [0, 1]."""
     import torch
 
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
+    image = np.ascontiguousarray(image)
+    if not image.flags.writeable:  # e.g. np.asarray(PIL image): torch wants memory it may own
+        image = image.copy()
+    return torch.from_numpy(image).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
 
 
 def to_uint8(tensor) -> np.ndarray:
