@@ -267,6 +267,13 @@ def write_photo(photo: Photo, path: Path, quality: int = 95) -> Path:
     return path
 
 
+def check_quality(quality: int) -> int:
+    """JPEG/WebP quality must be 1-100; checked here for every writer (CLI up front, server, API)."""
+    if not 1 <= quality <= 100:
+        raise LowlightError(f"quality must be between 1 and 100, got {quality}")
+    return quality
+
+
 def encode_photo(photo: Photo, ext: str, quality: int = 95, name: str | None = None) -> bytes:
     """The bytes of ``photo`` as a file of extension ``ext`` (``.png``, ``.jpg``, ...), as
     :func:`write_photo` writes it."""
@@ -274,8 +281,7 @@ def encode_photo(photo: Photo, ext: str, quality: int = 95, name: str | None = N
     if fmt is None:
         raise LowlightError(f"cannot write {name or 'an image'}: unknown extension {ext!r}; "
                             f"use one of {', '.join(sorted(set(SAVE_FORMATS)))}")
-    if not 1 <= quality <= 100:
-        raise LowlightError(f"quality must be between 1 and 100, got {quality}")
+    check_quality(quality)
     keep_alpha = photo.alpha is not None and fmt not in ("JPEG", "BMP")
     channels = (1 if photo.grey else 3) + (1 if keep_alpha else 0)
     bits = 16 if photo.bits == 16 and fmt in ("PNG", "TIFF") else 8

@@ -122,7 +122,7 @@ def create_app(config: Optional[ServerConfig] = None, **overrides):
 
     from .inference import EnhanceOptions, enhance_photo, load_model
     from .models import count_parameters
-    from .photo import decode_photo, encode_photo
+    from .photo import check_quality, decode_photo, encode_photo
 
     if config is None:
         config = ServerConfig(model=os.environ.get("LOWLIGHT_MODEL") or None,
@@ -214,9 +214,8 @@ def create_app(config: Optional[ServerConfig] = None, **overrides):
             fmt = (format or "").lower() or None
             if fmt is not None and fmt not in FORMATS:
                 raise _Refused(400, "bad_request", f"format must be one of png, jpeg, webp, tiff; got {format!r}")
-            if not 1 <= quality <= 100:
-                raise _Refused(400, "bad_request", f"quality must be between 1 and 100, got {quality}")
             try:
+                check_quality(quality)
                 options = EnhanceOptions(strength=strength, exposure=exposure)
             except LowlightError as exc:
                 raise _Refused(400, "bad_request", str(exc)) from None

@@ -41,12 +41,11 @@ def add_parsers(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from .. import batch
     from ..inference import EnhanceOptions, enhance_photo
-    from ..photo import read_photo, write_photo
+    from ..photo import check_quality, read_photo, write_photo
     from ..progress import progress as progress_bar
 
     suffix = args.suffix if args.suffix is not None else ("" if args.output else "_enhanced")
-    if not 1 <= args.quality <= 100:
-        raise LowlightError(f"--quality must be between 1 and 100, got {args.quality}")
+    check_quality(args.quality)  # up front: once, not once per file
     options = EnhanceOptions(args.strength, args.exposure, args.tile, args.tile_overlap)  # checked up front
     inputs = batch.collect_inputs(args.inputs, recursive=args.recursive)
     jobs = batch.plan(inputs, Path(args.output) if args.output else None, suffix, batch.normalise_ext(args.ext))
