@@ -198,7 +198,10 @@ def decode_photo(data: bytes, orient: bool = True, max_pixels: int | None = None
         warnings.simplefilter("ignore")  # Pillow warns about corrupt EXIF and the like: not the user's concern
         try:
             im = Image.open(io.BytesIO(data))
-        except Exception as exc:  # UnidentifiedImageError and, for odd headers, others
+        except Image.UnidentifiedImageError:
+            raise UnsupportedImageError(f"cannot read image {name}: not an image format lowlight reads; "
+                                        f"{hint}") from None
+        except Exception as exc:  # odd headers raise others
             raise UnsupportedImageError(f"cannot read image {name}: {first_line(exc)}; {hint}") from None
         try:
             with im:

@@ -108,7 +108,7 @@ class ResBlock(nn.Module):
         return x + self.conv2(F.leaky_relu(self.conv1(x), 0.1))
 
 
-@register_model("gain-unet", "the default: 1/4-res U-Net, whole-image exposure + thumbnail cues, per-pixel gain + residual",
+@register_model("gain-unet", "the previous default: 1/4-res U-Net, whole-image exposure + thumbnail cues, per-pixel gain + residual",
                 width=28, factor=4, blocks=(1, 2, 2), init_gain=4.0, context=True, thumb=0)
 class GainUNet(EnhancementNet):
     """Input and output ``(B, 3, H, W)`` in [0, 1] (output unclamped); any size (padded, cropped back).
