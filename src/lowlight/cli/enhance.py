@@ -31,7 +31,7 @@ def add_parsers(sub) -> None:
                    help="brighten (+) or darken (-) the result by stops of light [0]")
     g = p.add_argument_group("memory")
     g.add_argument("--tile", type=int, metavar="PX",
-                   help="process in PX-pixel tiles (0: never) [auto: whole images up to 8 MP, else 1536]")
+                   help="process in PX-pixel tiles (0: never) [auto: whole images up to 8 MP, else 1024]")
     g.add_argument("--tile-overlap", type=int, default=256, metavar="PX", help="overlap between tiles [256]")
     add_quiet(p, "no progress output")
     add_model_flags(p)
