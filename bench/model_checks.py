@@ -53,7 +53,7 @@ def flat_checks(model) -> dict:
 
 
 def harm_checks(model, photos: Path) -> dict:
-    psnrs, dlumas = [], []
+    psnrs, dlumas, rows = [], [], []
     for path in select_photos(photos, "test"):
         im = Image.open(path).convert("RGB")
         im.thumbnail((512, 512), Image.LANCZOS)
@@ -61,9 +61,10 @@ def harm_checks(model, photos: Path) -> dict:
         out = enhance(a, model)
         psnrs.append(score(out, a)["psnr"])
         dlumas.append(mean_luma(out) - mean_luma(a))
+        rows.append(f"{path.stem} {psnrs[-1]:.1f} dB ({dlumas[-1]:+.3f})")
     return {"psnr_median": float(np.median(psnrs)), "psnr_worst": float(min(psnrs)),
             "luma_change_median": float(np.median(dlumas)), "luma_change_most_darker": float(min(dlumas)),
-            "photos": len(psnrs)}
+            "photos": len(psnrs), "per_photo": rows}
 
 
 def main() -> int:
@@ -74,6 +75,7 @@ def main() -> int:
     print("| model | flat/smooth: worst distance from a smooth fit (1/255) | grey: worst channel spread (1/255) "
           "| held-out photos at own exposure: PSNR median / worst (dB) | mean luma change median / most darker |")
     print("|---|---|---|---|---|")
+    per_photo = []
     for spec in args.weights:
         name, _, path = spec.partition("=")
         model = load_model(path or name, device="cpu")
@@ -82,6 +84,9 @@ def main() -> int:
         print(f"| {name} | {f['smooth_worst']:.2f} ({f['smooth_where']}) | {f['grey_spread_worst']:.2f} | "
               f"{h['psnr_median']:.2f} / {h['psnr_worst']:.2f} | {h['luma_change_median']:+.3f} / "
               f"{h['luma_change_most_darker']:+.3f} |", flush=True)
+        per_photo.append(f"{name}, per held-out photo (PSNR against itself, mean luma change): "
+                         + ", ".join(h["per_photo"]))
+    print("\n" + "\n".join(per_photo))
     return 0
 
 
