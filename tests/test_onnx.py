@@ -125,8 +125,11 @@ def test_bundled_onnx_twin_matches_the_bundled_weights():
 def test_benchmark_reports_both_backends(exported, capsys):
     weights, _ = exported
     assert main(["benchmark", "--weights", str(weights), "--threads", "1", "--size", "64x48",
-                 "--large", "160x120", "--repeats", "1", "--large-repeats", "1", "--json", "-q"]) == 0
+                 "--large", "160x120", "--repeats", "1", "--large-repeats", "1", "--video", "96x64", "--json",
+                 "-q"]) == 0
     report = json.loads(capsys.readouterr().out)
+    assert [(v["width"], v["height"], v["frames"]) for v in report["video"]] == [(96, 64, 48)]
+    assert report["video"][0]["fps"] > 0
     assert report["model"] == "gain-unet" and report["parameters"] > 0 and report["gmacs"] > 0
     assert [(r["backend"], r["threads"]) for r in report["rows"]] == [("torch", 1), ("onnx", 1)]
     for row in report["rows"]:

@@ -13,10 +13,13 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .errors import LowlightError
-from .files import IMAGE_EXTENSIONS, is_image_path
+from .files import IMAGE_EXTENSIONS, RAW_EXTENSIONS, VIDEO_EXTENSIONS, is_media_path, is_raw_path, is_video_path
 
-#: Output extensions accepted by ``--ext`` (lower case, with the dot).
-OUTPUT_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
+#: Output extensions accepted by ``--ext`` for images (lower case, with the dot).
+OUTPUT_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".heic", ".heif", ".avif")
+#: What a camera RAW file becomes unless ``--ext`` says otherwise: 16 bits, lossless.
+RAW_OUTPUT = ".tif"
+_INPUTS = ", ".join(IMAGE_EXTENSIONS + RAW_EXTENSIONS + VIDEO_EXTENSIONS)
 
 
 @dataclass(frozen=True)
@@ -56,17 +59,17 @@ def collect_inputs(items: list[str], recursive: bool = False) -> list[tuple[Path
         path = Path(item)
         if path.is_dir():
             pattern = "**/*" if recursive else "*"
-            files = sorted(p for p in path.glob(pattern) if p.is_file() and is_image_path(p)
+            files = sorted(p for p in path.glob(pattern) if p.is_file() and is_media_path(p)
                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
             if not files:
                 raise LowlightError(f"no images in folder {path}{' (searched recursively)' if recursive else ''}; "
-                                    f"expected {', '.join(IMAGE_EXTENSIONS)}")
+                                    f"expected {_INPUTS}")
             found.extend((f, path) for f in files)
         elif path.is_file():
             found.append((path, path.parent))
         elif glob.has_magic(item):
             files = sorted(Path(p) for p in glob.glob(item, recursive=recursive) if Path(p).is_file()
-                           and is_image_path(Path(p)))
+                           and is_media_path(Path(p)))
             if not files:
                 raise LowlightError(f"no images match {item!r}")
             found.extend((f, f.parent) for f in files)
@@ -87,7 +90,7 @@ def normalise_ext(ext: str | None) -> str | None:
         return None
     ext = "." + ext.lower().lstrip(".")
     if ext not in OUTPUT_EXTENSIONS:
-        raise LowlightError(f"unknown --ext {ext[1:]!r}; use png, jpg, webp, tif or bmp")
+        raise LowlightError(f"unknown --ext {ext[1:]!r}; use png, jpg, webp, tif, bmp, heic or avif")
     return ext
 
 
@@ -102,7 +105,8 @@ def plan(inputs: list[tuple[Path, Path]], output: Path | None, suffix: str = "",
     if output is None and not suffix:
         raise LowlightError("writing next to the inputs needs a --suffix (e.g. --suffix _enhanced), "
                             "or pass -o FOLDER")
-    names_a_file = output is not None and output.suffix.lower() in OUTPUT_EXTENSIONS and not output.is_dir()
+    writable = OUTPUT_EXTENSIONS + VIDEO_EXTENSIONS
+    names_a_file = output is not None and output.suffix.lower() in writable and not output.is_dir()
     if names_a_file and len(inputs) > 1:
         raise LowlightError(f"-o {output} names one file, but {len(inputs)} inputs were given; "
                             "pass a folder to -o (it is created if missing)")
@@ -111,12 +115,22 @@ def plan(inputs: list[tuple[Path, Path]], output: Path | None, suffix: str = "",
     single_file = output is not None and len(inputs) == 1 and output.suffix != "" and not output.is_dir()
 
     def target(source: Path, base: Path) -> Path:
+        video = is_video_path(source)
         if single_file:
-            if output.suffix.lower() not in OUTPUT_EXTENSIONS:
-                raise LowlightError(f"cannot write {output.name}: unknown image extension {output.suffix!r}; "
-                                    "use .png, .jpg, .webp, .tif or .bmp (or pass a folder)")
+            if video and not is_video_path(output):
+                raise LowlightError(f"cannot write the video {source.name} to {output.name}: {output.suffix!r} is "
+                                    f"not a video format; use {', '.join(VIDEO_EXTENSIONS)} (or pass a folder)")
+            if not video and output.suffix.lower() not in OUTPUT_EXTENSIONS:
+                what = "a video extension for an image" if is_video_path(output) else "unknown image extension"
+                raise LowlightError(f"cannot write {output.name}: {what} {output.suffix!r}; use "
+                                    f"{', '.join(OUTPUT_EXTENSIONS)} (or pass a folder)")
             return output
-        new_ext = ext or (source.suffix.lower() if source.suffix.lower() in OUTPUT_EXTENSIONS else ".png")
+        if video:  # a clip stays in its container; --ext is for images
+            new_ext = source.suffix.lower()
+        elif is_raw_path(source):
+            new_ext = ext or RAW_OUTPUT
+        else:
+            new_ext = ext or (source.suffix.lower() if source.suffix.lower() in OUTPUT_EXTENSIONS else ".png")
         folder = source.parent if output is None else output / source.parent.relative_to(base)
         return folder / f"{source.stem}{suffix}{new_ext}"
 

@@ -104,12 +104,44 @@ def run_benchmark(model=None, backends=("torch", "onnx"), threads=(1, 2), small=
     return rows
 
 
+def video_fps(model=None, sizes=((640, 360), (1280, 720)), frames: int = 48, threads: int = 2,
+              log: Callable[[str], None] = lambda _: None) -> list[dict]:
+    """Frames per second of ``lowlight enhance clip.mp4`` end to end (decode, enhance, H.264 encode)
+    on a synthetic dark clip of ``frames`` frames at each ``(width, height)``, torch on the CPU."""
+    import tempfile
+    from pathlib import Path
+
+    from .inference import load_model
+    from .video import enhance_video, make_clip
+
+    enhancer = load_model(model, device="cpu")
+    saved, rows = torch.get_num_threads(), []
+    torch.set_num_threads(threads)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for width, height in sizes:
+                log(f"video {width}x{height}, {frames} frames ...")
+                base = dark_image(width + 2 * frames, height, seed=2)[0].permute(1, 2, 0)
+                image = (base * 255).round().to(torch.uint8).numpy()
+                clip = make_clip(Path(tmp) / f"in-{width}.mp4", image, frames, (width, height), fps=30,
+                                 exposure=1.0, light=None, audio=False)
+                target = Path(tmp) / f"out-{width}.mp4"
+                start = time.perf_counter()
+                enhance_video(enhancer, clip, target)
+                seconds = time.perf_counter() - start
+                rows.append({"width": width, "height": height, "frames": frames, "threads": threads,
+                             "seconds": seconds, "fps": frames / seconds})
+    finally:
+        torch.set_num_threads(saved)
+    return rows
+
+
 def markdown_table(rows: list[BenchRow], small=(600, 400)) -> str:
     """The rows as a Markdown table."""
     if not rows:
         return ""
     mp = rows[0].large_mp
-    lines = [f"| backend | threads | {small[0]}x{small[1]} (ms) | {mp:.0f} MP (s) | MP/s |",
+    lines = [f"| backend | threads | {small[0]}x{small[1]} (ms) | {mp:.3g} MP (s) | MP/s |",
              "|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r.backend} | {r.threads} | {r.latency_ms:.0f} | {r.large_s:.2f} | {r.megapixels_per_s:.2f} |")

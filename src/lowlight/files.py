@@ -15,20 +15,49 @@ from PIL import Image, UnidentifiedImageError
 
 from .errors import LowlightError
 
-#: File extensions treated as images when scanning folders (lower case, with the dot).
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+#: File extensions treated as images when scanning folders (lower case, with the dot). HEIC/HEIF
+#: need the optional pillow-heif (``lowlight[heif]``); AVIF is Pillow's own (Pillow 11.3 and later).
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif")
+
+#: Camera RAW files, read through rawpy/LibRaw (``lowlight[raw]``, :mod:`lowlight.raw`).
+RAW_EXTENSIONS = (".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2")
+
+#: Video files, decoded and encoded through PyAV (``lowlight[video]``, :mod:`lowlight.video`).
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm")
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 #: Output formats :func:`lowlight.photo.write_photo` can write, by extension.
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP",
-                 ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
+                 ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF", ".heic": "HEIF", ".heif": "HEIF",
+                 ".avif": "AVIF"}
 
 
 def is_image_path(path: Path) -> bool:
     """True when the file name has one of :data:`IMAGE_EXTENSIONS`."""
     return path.suffix.lower() in IMAGE_EXTENSIONS
+
+
+def is_raw_path(path: Path) -> bool:
+    """True for a camera RAW file name (:data:`RAW_EXTENSIONS`)."""
+    return Path(path).suffix.lower() in RAW_EXTENSIONS
+
+
+def is_video_path(path: Path) -> bool:
+    """True for a video file name (:data:`VIDEO_EXTENSIONS`)."""
+    return Path(path).suffix.lower() in VIDEO_EXTENSIONS
+
+
+def is_media_path(path: Path) -> bool:
+    """What ``lowlight enhance`` takes from a folder: images, camera RAW files and videos."""
+    return is_image_path(path) or is_raw_path(path) or is_video_path(path)
+
+
+def missing_extra(what: str, extra: str, module: str) -> LowlightError:
+    """The error for an optional dependency that is not installed, naming the extra to install."""
+    return LowlightError(f"{what} needs the optional package {module}; install it with "
+                         f"pip install 'lowlight[{extra}]'")
 
 
 def list_images(folder: Path) -> list[Path]:

@@ -81,19 +81,31 @@ class Enhancer:
         """Enhance a uint8 RGB image ``(H, W, 3)`` to uint8, through :meth:`process` with defaults."""
         return to_uint8(self.process(to_tensor(image)))
 
-    def process(self, rgb: torch.Tensor, options: EnhanceOptions | None = None, **kwargs) -> torch.Tensor:
-        """Enhance a float RGB tensor ``(1, 3, H, W)`` in [0, 1] (on the CPU); returns the same, clamped.
+    def _net_input(self, rgb: torch.Tensor) -> torch.Tensor:
+        if self.gamma in (None, 1.0):
+            return rgb
+        # the report's uint8 lookup table, as in training
+        as_uint8 = rgb.mul(255.0).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+        return torch.cat([to_tensor(apply_gamma(a, self.gamma)) for a in as_uint8])
+
+    def context(self, rgb: torch.Tensor) -> torch.Tensor:
+        """What the network conditions on for each image of ``(B, 3, H, W)``: its whole-image
+        statistics (and thumbnail), ``(B, S)``; video smooths these over time before :meth:`process`."""
+        with torch.inference_mode():
+            return self.net.context_stats(self._net_input(rgb).to(self.device))
+
+    def process(self, rgb: torch.Tensor, options: EnhanceOptions | None = None, stats: torch.Tensor | None = None,
+                **kwargs) -> torch.Tensor:
+        """Enhance a float RGB tensor ``(B, 3, H, W)`` in [0, 1] (on the CPU); returns the same, clamped.
 
         ``options`` (or its fields as keywords: ``strength``, ``exposure``, ``tile``, ``overlap``)
-        as :class:`EnhanceOptions` describes.
+        as :class:`EnhanceOptions` describes. ``stats``: the :meth:`context` to use instead of the
+        images' own (tiled images take one image at a time).
         """
         opts = options if options is not None else EnhanceOptions(**kwargs)
-        net_input = rgb
-        if self.gamma not in (None, 1.0):  # the report's uint8 lookup table, as in training
-            as_uint8 = rgb[0].mul(255.0).round().to(torch.uint8).permute(1, 2, 0).numpy()
-            net_input = to_tensor(apply_gamma(as_uint8, self.gamma))
+        net_input = self._net_input(rgb)
         with torch.inference_mode():
-            stats = self.net.context_stats(net_input.to(self.device))
+            stats = self.net.context_stats(net_input.to(self.device)) if stats is None else stats.to(self.device)
 
             def forward(x: torch.Tensor) -> torch.Tensor:
                 return self.net(x.to(self.device, memory_format=torch.channels_last), stats)
@@ -186,8 +198,8 @@ def _resolve(model: Enhancer | str | Path | None, device: str) -> Enhancer:
 
 def enhance(image, model: Enhancer | str | Path | None = None, strength: float = 1.0,
             tile: int | None = None, *, overlap: int = DEFAULT_OVERLAP, exposure: float = 0.0,
-            device: str = "auto"):
-    """Enhance a dark photo and return the same kind of thing.
+            device: str = "auto", output: str | Path | None = None):
+    """Enhance a dark photo and return the same kind of thing (a video: the path written).
 
     ``image``: a path (returns a PIL image carrying the file's ICC profile and EXIF), a PIL image
     (same mode back: L, LA, RGB, RGBA, I;16), a NumPy array ``(H, W)``, ``(H, W, 3)`` or
@@ -195,7 +207,9 @@ def enhance(image, model: Enhancer | str | Path | None = None, strength: float =
     or a float tensor ``(3, H, W)`` / ``(B, 3, H, W)`` in [0, 1] (same shape, dtype and device).
     ``model``: None for the bundled default, a name, a ``.safetensors`` path or a loaded
     :func:`load_model`. ``strength`` 0..1 blends input to result; ``exposure`` adds stops of
-    light in linear space; ``tile`` as in :meth:`Enhancer.process`.
+    light in linear space; ``tile`` as in :meth:`Enhancer.process`. A video path (``.mp4``,
+    ``.mov``, ``.mkv``, ``.webm``) is enhanced into ``output`` (default: ``NAME_enhanced`` beside
+    it, never over an existing file) and that path is returned; camera RAW paths read as 16 bits.
     """
     from .photo import join_array, split_array
 
@@ -211,8 +225,17 @@ def enhance(image, model: Enhancer | str | Path | None = None, strength: float =
         return out if image.dim() == 4 else out[0]
 
     if isinstance(image, (str, Path)):
+        from .files import is_video_path
         from .photo import read_photo, to_pil
 
+        if is_video_path(Path(image)):
+            from .video import enhance_video
+
+            source = Path(image)
+            target = Path(output) if output else source.with_name(f"{source.stem}_enhanced{source.suffix}")
+            if target.exists():
+                raise LowlightError(f"{target} exists; pass output= another path (nothing is overwritten)")
+            return enhance_video(enhancer, source, target, options)
         photo = read_photo(Path(image))
         return to_pil(enhance_photo(enhancer, photo, options))
 

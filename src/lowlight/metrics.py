@@ -160,3 +160,12 @@ def smooth_residual(image, sigma: float = 2.0) -> float:
         smooth = cv2.GaussianBlur(a[..., c], (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
         worst = max(worst, float(np.abs(a[m:-m, m:-m, c] - smooth[m:-m, m:-m]).max()))
     return worst
+
+
+def flicker(lumas) -> float:
+    """Temporal flicker of a clip, in percent: the standard deviation of the frame-to-frame change
+    of mean luma, over the clip's mean luma (0 for a steady clip; one value per frame in)."""
+    m = np.asarray(lumas, dtype=np.float64)
+    if m.size < 2 or m.mean() <= 0:
+        return 0.0
+    return float(100.0 * np.std(np.diff(m)) / m.mean())

@@ -22,7 +22,7 @@ from PIL import Image
 
 from .color import luma
 from .errors import CorruptImageError, ImageTooLargeError, LowlightError, UnsupportedImageError
-from .files import SAVE_FORMATS, atomic_write, first_line
+from .files import SAVE_FORMATS, atomic_write, first_line, is_raw_path, missing_extra
 
 _ORIENTATION = 0x0112
 
@@ -106,6 +106,56 @@ def _swap_rb(a: np.ndarray) -> np.ndarray:
     return a
 
 
+# -- HEIC/HEIF (pillow-heif, optional) ---------------------------------------------------------
+_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
+
+
+def heif_available() -> bool:
+    """Whether pillow-heif is installed; registers its Pillow plugin the first time."""
+    global _HEIF
+    if _HEIF is None:
+        try:
+            import pillow_heif
+        except ImportError:
+            _HEIF = False
+        else:
+            pillow_heif.register_heif_opener()
+            _HEIF = True
+    return _HEIF
+
+
+_HEIF: bool | None = None
+
+
+def _looks_like_heif(data: bytes) -> bool:
+    """An ISO media file whose brand is HEIF's (``ftyp`` box at byte 4); AVIF is Pillow's own."""
+    return data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS
+
+
+def _decode_heif_16bit(data: bytes) -> np.ndarray:
+    """A 10- or 12-bit HEIF's pixels as uint16 over the full 0..65535 range (Pillow gives 8 bits)."""
+    import pillow_heif
+
+    heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=False)
+    depth = int(heif.info.get("bit_depth", 16))
+    raw = np.asarray(heif).astype(np.uint32) >> (16 - depth)  # pillow-heif shifts samples to 16 bits
+    return np.round(raw * (65535.0 / (2 ** depth - 1))).astype(np.uint16)
+
+
+def _encode_heif_16bit(array: np.ndarray, photo: Photo, quality: int) -> bytes:
+    """A 16-bit RGB(A) array as a 10-bit HEIC (Pillow's HEIF writer takes 8 bits only)."""
+    import pillow_heif
+
+    if array.ndim == 2:
+        array = np.repeat(array[..., None], 3, axis=2)
+    mode = "RGBA;16" if array.shape[2] == 4 else "RGB;16"
+    heif = pillow_heif.from_bytes(mode=mode, size=(array.shape[1], array.shape[0]),
+                                  data=np.ascontiguousarray(array).tobytes())
+    buf = io.BytesIO()
+    heif.save(buf, quality=quality, exif=photo.exif, icc_profile=photo.icc_profile)
+    return buf.getvalue()
+
+
 # -- reading -----------------------------------------------------------------------------------
 def _orient(a: np.ndarray, orientation: int) -> np.ndarray:
     """Apply an EXIF orientation (1-8) to an ``(H, W, ...)`` array, as ImageOps.exif_transpose does."""
@@ -156,7 +206,7 @@ def _pillow_pixels(im: Image.Image) -> np.ndarray:
 
 def _is_lossless(im: Image.Image, data: bytes) -> bool:
     """False for JPEG and lossy WebP (a VP8 rather than VP8L bitstream), True for the rest."""
-    if im.format == "JPEG":
+    if im.format in ("JPEG", "HEIF", "AVIF"):
         return False
     if im.format == "WEBP":
         pos = 12  # after "RIFF", the size and "WEBP": walk the chunks to the bitstream
@@ -169,11 +219,16 @@ def _is_lossless(im: Image.Image, data: bytes) -> bool:
     return True
 
 
-def read_photo(path: Path, orient: bool = True, max_pixels: int | None = None) -> Photo:
+def read_photo(path: Path, orient: bool = True, max_pixels: int | None = None, raw_exposure: float = 0.0) -> Photo:
     """Decode ``path`` with its bit depth, alpha, ICC and EXIF; upright (EXIF orientation applied)
     unless ``orient`` is False (dataset pairs are used as stored). Images over ``max_pixels``
-    (default :data:`MAX_PIXELS`) are refused from their header, before any pixel is decoded."""
+    (default :data:`MAX_PIXELS`) are refused from their header, before any pixel is decoded.
+    Camera RAW files go through :func:`lowlight.raw.read_raw` (``raw_exposure`` stops of gain)."""
     path = Path(path)
+    if is_raw_path(path):
+        from .raw import read_raw
+
+        return read_raw(path, raw_exposure, max_pixels)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -193,12 +248,16 @@ def decode_photo(data: bytes, orient: bool = True, max_pixels: int | None = None
     above ``max_pixels``; ``name`` is what the messages call it.
     """
     limit = MAX_PIXELS if max_pixels is None else max_pixels
-    hint = "check that the file is a complete PNG, JPEG, WebP, BMP or TIFF"
+    hint = "check that the file is a complete PNG, JPEG, WebP, BMP, TIFF, HEIC or AVIF"
+    heif = heif_available()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Pillow warns about corrupt EXIF and the like: not the user's concern
         try:
             im = Image.open(io.BytesIO(data))
         except Image.UnidentifiedImageError:
+            if not heif and _looks_like_heif(data):
+                raise UnsupportedImageError(first_line(missing_extra(f"reading the HEIC image {name}", "heif",
+                                                                     "pillow-heif"))) from None
             raise UnsupportedImageError(f"cannot read image {name}: not an image format lowlight reads; "
                                         f"{hint}") from None
         except Exception as exc:  # odd headers raise others
@@ -213,7 +272,10 @@ def decode_photo(data: bytes, orient: bool = True, max_pixels: int | None = None
                         "16 bytes of memory per pixel)")
                 frames = int(getattr(im, "n_frames", 1) or 1)  # animated files open on their first frame
                 im.seek(0)
-                pixels = _decode_16bit(data) if _is_16bit(im, data) else None
+                if im.format == "HEIF" and int(im.info.get("bit_depth", 8) or 8) > 8:
+                    pixels = _decode_heif_16bit(data)
+                else:
+                    pixels = _decode_16bit(data) if _is_16bit(im, data) else None
                 if pixels is None:
                     pixels = _pillow_pixels(im)
                 icc = im.info.get("icc_profile") or None
@@ -262,7 +324,7 @@ def _png_with_metadata(png: bytes, icc: bytes | None, exif: bytes | None) -> byt
 
 def write_photo(photo: Photo, path: Path, quality: int = 95) -> Path:
     """Write atomically in the format of ``path``'s extension, keeping bit depth where the format
-    can (PNG, TIFF), alpha (dropped only by JPEG/BMP), greyscale, the ICC profile and EXIF.
+    can (PNG, TIFF; HEIC as 10 bits), alpha (dropped only by JPEG/BMP), greyscale, the ICC profile and EXIF.
     WebP is lossless when the source was (``photo.lossless``), else lossy at ``quality``."""
     path = Path(path)
     data = encode_photo(photo, path.suffix, quality, name=path.name)
@@ -285,20 +347,22 @@ def encode_photo(photo: Photo, ext: str, quality: int = 95, name: str | None = N
         raise LowlightError(f"cannot write {name or 'an image'}: unknown extension {ext!r}; "
                             f"use one of {', '.join(sorted(set(SAVE_FORMATS)))}")
     check_quality(quality)
+    if fmt == "HEIF" and not heif_available():
+        raise missing_extra(f"writing the HEIC image {name or ''}".rstrip(), "heif", "pillow-heif")
     keep_alpha = photo.alpha is not None and fmt not in ("JPEG", "BMP")
     channels = (1 if photo.grey else 3) + (1 if keep_alpha else 0)
-    bits = 16 if photo.bits == 16 and fmt in ("PNG", "TIFF") else 8
+    bits = 16 if photo.bits == 16 and fmt in ("PNG", "TIFF", "HEIF") else 8
     if photo.alpha is not None and bits == 8 and photo.alpha.dtype != np.uint8:
         photo = replace(photo, alpha=_to_uint8(photo.alpha))
     if photo.alpha is not None and bits == 16 and photo.alpha.dtype == np.uint8:
         photo = replace(photo, alpha=photo.alpha.astype(np.uint16) * 257)
     array = join_array(photo, np.uint16 if bits == 16 else np.uint8, channels)
     if bits == 16:
-        return _encode_16bit(array, fmt, photo)
+        return _encode_heif_16bit(array, photo, quality) if fmt == "HEIF" else _encode_16bit(array, fmt, photo)
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
     pil = Image.fromarray(array, mode)
     options: dict = {}
-    if fmt == "JPEG" or (fmt == "WEBP" and not photo.lossless):
+    if fmt in ("JPEG", "HEIF", "AVIF") or (fmt == "WEBP" and not photo.lossless):
         options["quality"] = quality
     elif fmt == "WEBP":
         options["lossless"] = True

@@ -12,3 +12,10 @@ def progress(iterable: Iterable[T], enabled: bool = True, **kwargs) -> Iterable[
     from tqdm.auto import tqdm
 
     return tqdm(iterable, disable=None if enabled else True, **kwargs)
+
+
+def counter(total: int | None, enabled: bool = True, **kwargs):
+    """A tqdm bar advanced by hand (``bar.update(n)``), for work that is not one iterable (video frames)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, disable=None if enabled else True, **kwargs)

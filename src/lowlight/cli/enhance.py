@@ -20,7 +20,8 @@ def add_parsers(sub) -> None:
                    help="output folder (or a file name for one input) [next to each input, with --suffix]")
     p.add_argument("-r", "--recursive", action="store_true", help="also enhance images in subfolders")
     p.add_argument("--suffix", help="added to each output's file stem [_enhanced without -o, none with -o]")
-    p.add_argument("--ext", help="output format: png, jpg, webp, tif, bmp [same as input]")
+    p.add_argument("--ext", help="image output format: png, jpg, webp, tif, bmp, heic, avif "
+                                 "[same as input; tif for camera RAW; videos keep their container]")
     p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality, 1-100 [95]")
     p.add_argument("--max-pixels", type=float, metavar="N",
@@ -29,6 +30,14 @@ def add_parsers(sub) -> None:
     g.add_argument("--strength", type=float, default=1.0, help="0 keeps the input, 1 the full enhancement [1]")
     g.add_argument("--exposure", type=float, default=0.0, metavar="STOPS",
                    help="brighten (+) or darken (-) the result by stops of light [0]")
+    g = p.add_argument_group("camera RAW (needs lowlight[raw])")
+    g.add_argument("--raw-exposure", type=float, default=0.0, metavar="STOPS",
+                   help="linear gain before the model, for very dark RAW frames (SID's amplification) [0]")
+    g = p.add_argument_group("video (needs lowlight[video])")
+    g.add_argument("--codec", help="video encoder: libx264, libx265, libvpx-vp9, libsvtav1 [libx264; VP9 for .webm]")
+    g.add_argument("--crf", type=int, default=18, help="video quality, lower is better (18: visually lossless) [18]")
+    g.add_argument("--smoothing", type=float, default=0.5, metavar="SECONDS",
+                   help="time constant that steadies the brightening from frame to frame (0: off) [0.5]")
     g = p.add_argument_group("memory")
     g.add_argument("--tile", type=int, metavar="PX",
                    help="process in PX-pixel tiles (0: never) [auto: whole images up to 8 MP, else 1024]")
@@ -41,12 +50,15 @@ def add_parsers(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from .. import batch
     from ..inference import EnhanceOptions, enhance_photo
+    from ..files import is_video_path
     from ..photo import check_quality, read_photo, write_photo
     from ..progress import progress as progress_bar
+    from ..video import VideoOptions
 
     suffix = args.suffix if args.suffix is not None else ("" if args.output else "_enhanced")
     check_quality(args.quality)  # up front: once, not once per file
     options = EnhanceOptions(args.strength, args.exposure, args.tile, args.tile_overlap)  # checked up front
+    video = VideoOptions(args.codec, args.crf, smoothing=args.smoothing)
     inputs = batch.collect_inputs(args.inputs, recursive=args.recursive)
     jobs = batch.plan(inputs, Path(args.output) if args.output else None, suffix, batch.normalise_ext(args.ext))
     enhancer = load_enhancer(args)
@@ -56,7 +68,12 @@ def run(args: argparse.Namespace) -> int:
         raise LowlightError(f"--max-pixels must be positive, got {args.max_pixels:g}")
 
     def work(job: batch.Job) -> None:
-        photo = read_photo(job.source, max_pixels=max_pixels)
+        if is_video_path(job.source):
+            from ..video import enhance_video
+
+            enhance_video(enhancer, job.source, job.target, options, video, progress=not args.quiet)
+            return
+        photo = read_photo(job.source, max_pixels=max_pixels, raw_exposure=args.raw_exposure)
         if photo.frames > 1 and not args.quiet:
             print(f"lowlight: note: {job.source.name} has {photo.frames} frames; the first was enhanced",
                   file=sys.stderr)

@@ -22,6 +22,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--large", default="4000x3000", help="the large image, WIDTHxHEIGHT [4000x3000, 12 MP]")
     p.add_argument("--repeats", type=int, default=10, help="timed runs on the small image [10]")
     p.add_argument("--large-repeats", type=int, default=3, help="timed runs on the large image [3]")
+    p.add_argument("--video", nargs="*", metavar="WxH", default=["640x360", "1280x720"],
+                   help="also time video end to end (decode, enhance, encode; needs lowlight[video]) at these "
+                        "sizes, 48 frames each; --video with no size skips it [640x360 1280x720]")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     add_quiet(p, "no progress messages")
     p.set_defaults(func=run_benchmark)
@@ -33,7 +36,7 @@ def add_parsers(sub) -> None:
 def run_benchmark(args: argparse.Namespace) -> int:
     import json
 
-    from ..benchmark import as_dicts, machine, markdown_table, run_benchmark
+    from ..benchmark import as_dicts, machine, markdown_table, run_benchmark, video_fps
     from ..config import parse_size
     from ..inference import load_model
     from ..models import count_parameters, gmacs
@@ -53,11 +56,29 @@ def run_benchmark(args: argparse.Namespace) -> int:
         print(header, file=sys.stderr if args.json else sys.stdout)
     log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
     rows = run_benchmark(source, args.backends, args.threads, small, large, args.repeats, args.large_repeats, log)
+    videos = []
+    if args.video:
+        try:
+            import av  # noqa: F401
+        except ImportError:
+            log("video: skipped (pip install 'lowlight[video]' to time it)")
+        else:
+            try:
+                sizes = [parse_size(v) for v in args.video]
+            except ValueError:
+                raise LowlightError(f"--video sizes are WIDTHxHEIGHT, e.g. 640x360; got {' '.join(args.video)}") from None
+            videos = video_fps(source, sizes, threads=max(args.threads), log=log)
     if args.json:
         print(json.dumps({"model": enhancer.name, "parameters": params, "gmacs": macs, "machine": machine(),
-                          "small": list(small), "large": list(large), "rows": as_dicts(rows)}, indent=2))
+                          "small": list(small), "large": list(large), "rows": as_dicts(rows), "video": videos},
+                         indent=2))
     else:
         print(markdown_table(rows, small))
+        if videos:
+            print(f"\n| video (torch, {videos[0]['threads']} threads, decode + enhance + H.264) | frames | fps |\n"
+                  "|---|---|---|")
+            for v in videos:
+                print(f"| {v['width']}x{v['height']} | {v['frames']} | {v['fps']:.1f} |")
     return 0
 
 

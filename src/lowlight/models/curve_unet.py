@@ -64,6 +64,34 @@ def tone_curve(v: torch.Tensor, params: torch.Tensor, knots: torch.Tensor) -> to
     return (rise * ((v - lo) / width).clamp(0.0, 1.0)).sum(dim=1, keepdim=True)
 
 
+def knot_values(params: torch.Tensor, knots: torch.Tensor) -> torch.Tensor:
+    """The curve of :func:`tone_curve` as its values at the ``K + 1`` knots ``(B, K + 1, h, w)``.
+
+    Any convex mix of such value maps (a bilinear upsampling) is again a concave, rising curve
+    from 0 to 1 on the same knots, so the curve can be built at low resolution and only looked
+    up at full resolution (:func:`lookup_curve`), which is several times cheaper.
+    """
+    k = params.shape[1]
+    width = (knots[1:] - knots[:-1]).view(1, k, 1, 1)
+    log_slope = -torch.cumsum(F.softplus(params), dim=1)
+    log_slope = log_slope - log_slope.amax(dim=1, keepdim=True)
+    rise = torch.exp(log_slope) * width
+    rise = rise / rise.sum(dim=1, keepdim=True)
+    return F.pad(torch.cumsum(rise, dim=1), (0, 0, 0, 0, 1, 0))
+
+
+def lookup_curve(v: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """Evaluate per pixel the piecewise-linear curve with ``values`` ``(B, K + 1, H, W)`` at the
+    knots ``(k / K) ** 2`` (:func:`curve_knots`), at ``v`` ``(B, 1, H, W)`` in [0, 1]."""
+    k = values.shape[1] - 1
+    seg = (v.detach().clamp(0.0, 1.0).sqrt() * k).floor().clamp(0, k - 1)  # detached: sqrt' is inf at 0
+    lo, hi = (seg / k) ** 2, ((seg + 1) / k) ** 2
+    t = ((v - lo) / (hi - lo)).clamp(0.0, 1.0)
+    index = seg.long()
+    y0, y1 = values.gather(1, index), values.gather(1, index + 1)
+    return y0 + t * (y1 - y0)
+
+
 def curve_params(knots: torch.Tensor, gamma: float = 1.0) -> torch.Tensor:
     """Parameters ``(K,)`` whose :func:`tone_curve` follows ``v ** (1 / gamma)`` between the knots
     (``gamma`` >= 1, a concave curve; 1 gives nearly the identity)."""
@@ -123,7 +151,8 @@ class Up(nn.Module):
 
 @register_model("curve-unet", "the default: local tone curves on max(RGB) + edge-aware denoising, "
                 "predicted at 1/4 resolution from the image and its whole-image statistics",
-                width=24, factor=4, blocks=(1, 2, 2), knots=16, thumb=64, colour=0.25, top_slope=0.2)
+                width=24, factor=4, blocks=(1, 2, 2), knots=16, thumb=64, colour=0.25, top_slope=0.2,
+                coarse_curve=False)
 class CurveUNet(EnhancementNet):
     """Input and output ``(B, 3, H, W)`` in [0, 1]; any size (padded, cropped back).
 
@@ -131,15 +160,18 @@ class CurveUNet(EnhancementNet):
     factor, ``blocks`` residual blocks per level, ``knots`` segments of each tone curve,
     ``thumb`` the whole-image thumbnail side the context sees (0: statistics only), ``colour``
     the largest global colour correction (log-gain per channel; 0 turns it off), ``top_slope``
-    the least slope of the tone curve next to white (a bound ``1 - top_slope * (1 - v)``).
+    the least slope of the tone curve next to white (a bound ``1 - top_slope * (1 - v)``);
+    ``coarse_curve`` builds each tone curve at 1/4 resolution and interpolates its knot values
+    (:func:`knot_values`), rather than interpolating its parameters: the same guarantees, about
+    a third less time at full resolution.
     """
 
     uses_context = True
 
     def __init__(self, width: int = 24, factor: int = 4, blocks: tuple = (1, 2, 2), knots: int = 16,
-                 thumb: int = 64, colour: float = 0.25, top_slope: float = 0.2):
+                 thumb: int = 64, colour: float = 0.25, top_slope: float = 0.2, coarse_curve: bool = False):
         super().__init__()
-        self.top_slope = top_slope
+        self.top_slope, self.coarse_curve = top_slope, coarse_curve
         chans = [width * 2 ** i for i in range(len(blocks))]
         self.factor, self.thumb, self.colour_max = factor, thumb, colour
         self.multiple = factor * 2 ** (len(blocks) - 1)
@@ -168,21 +200,29 @@ class CurveUNet(EnhancementNet):
         """The network on an input whose sides are multiples of :attr:`multiple` (what ONNX exports)."""
         y = self.stem(F.pixel_unshuffle(x, self.factor))
         y = unet_pass(y, self.encoders, self.downs, self.ups, self.decoders, lambda f: self.context(f, stats))
-        h = F.interpolate(self.head(y), scale_factor=self.factor, mode="bilinear", align_corners=False)
         k = self.knots.numel() - 1
-        logits = h[:, :k]
+        up = lambda t: F.interpolate(t, scale_factor=self.factor, mode="bilinear", align_corners=False)  # noqa: E731
+        h = self.head(y)
+        if self.coarse_curve:
+            values = up(knot_values(h[:, :k], self.knots))
+            h = up(h[:, k:])
+            curve = lambda v: lookup_curve(v, values)  # noqa: E731
+        else:
+            h = up(h)
+            logits, h = h[:, :k], h[:, k:]
+            curve = lambda v: tone_curve(v, logits, self.knots)  # noqa: E731
         # Denoiser: per pixel, how sharp the range weight is and how much of the smoothed image to
         # take. Bounded by tanh and sigmoid, not clamps: a clamp's zero gradient can trap a
         # parameter at its bound (the first runs stuck at the strongest blur).
-        range1, range2 = (torch.exp(7.0 + 5.0 * torch.tanh(h[:, k + i:k + i + 1] / 5.0)) for i in (0, 2))
-        mix1, mix2 = (torch.sigmoid(h[:, k + i:k + i + 1]) for i in (1, 3))
+        range1, range2 = (torch.exp(7.0 + 5.0 * torch.tanh(h[:, i:i + 1] / 5.0)) for i in (0, 2))
+        mix1, mix2 = (torch.sigmoid(h[:, i:i + 1]) for i in (1, 3))
 
         guide = torch.sqrt(luma(x, axis=1).unsqueeze(1).clamp_min(0.0) + 1e-4)
         z = x + mix1 * (bilateral(x, guide, SPATIAL, range1, dilation=1) - x)
         z = z + mix2 * (bilateral(z, guide, SPATIAL, range2, dilation=2) - z)
 
         v = z.amax(dim=1, keepdim=True).clamp(0.0, 1.0)
-        lifted = torch.minimum(tone_curve(v, logits, self.knots), 1.0 - self.top_slope * (1.0 - v))
+        lifted = torch.minimum(curve(v), 1.0 - self.top_slope * (1.0 - v))
         gain = lifted / v.clamp_min(1e-4)
         out = z * gain
         if self.colour_max:

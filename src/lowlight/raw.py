@@ -1,0 +1,140 @@
+"""Camera RAW files (DNG, CR2, CR3, NEF, ARW, RAF, ORF, RW2) through rawpy, LibRaw's binding.
+
+The models were trained on sRGB photos, so a RAW frame is brought there the plainest way:
+LibRaw demosaics it with the camera's white balance, into linear sRGB primaries at 16 bits,
+with no automatic brightening and no tone curve; ``exposure`` stops of linear gain follow
+(SID's amplification ratio, for frames too dark to show anything); then the sRGB transfer
+curve. The enhanced photo keeps 16 bits (TIFF by default), so the RAW file's depth is not
+thrown away at the last step. Optional: ``pip install 'lowlight[raw]'``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .color import linear_to_srgb
+from .errors import CorruptImageError, ImageTooLargeError, LowlightError, UnsupportedImageError
+from .files import first_line, missing_extra
+from .photo import MAX_PIXELS, Photo
+
+_ORIENTATION = 0x0112
+
+
+def develop(linear: np.ndarray, exposure: float = 0.0) -> np.ndarray:
+    """Linear RGB in [0, 1] (any float or uint16 array) to the sRGB floats a model sees, after
+    ``exposure`` stops of gain; values pushed past white clip."""
+    rgb = linear.astype(np.float32) / (65535.0 if linear.dtype == np.uint16 else 1.0)
+    return linear_to_srgb(np.clip(rgb * np.float32(2.0 ** exposure), 0.0, 1.0)).astype(np.float32)
+
+
+def _exif(data: bytes) -> bytes | None:
+    """EXIF of a TIFF-based RAW (DNG, CR2, NEF, ARW, ...), orientation reset (LibRaw turns the
+    pixels upright); None where Pillow cannot parse the container."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as im:
+                exif = im.getexif()
+                if not len(exif):
+                    return None
+                if _ORIENTATION in exif:
+                    exif[_ORIENTATION] = 1
+                return exif.tobytes()
+    except Exception:  # not a container Pillow knows (CR3, RAF, ...): no EXIF rather than no photo
+        return None
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Hide what LibRaw prints to the C stderr about a bad file: the error raised says it in one line."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no file descriptor 2 (embedded interpreters): nothing to hide
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _reason(exc: Exception) -> str:
+    """LibRaw's message (its errors carry bytes) or the error's type."""
+    arg = exc.args[0] if exc.args else ""
+    text = arg.decode(errors="replace") if isinstance(arg, bytes) else str(arg)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def read_raw(path: Path, exposure: float = 0.0, max_pixels: int | None = None) -> Photo:
+    """Decode a camera RAW file as a 16-bit :class:`~lowlight.photo.Photo` in sRGB (see the module)."""
+    try:
+        import rawpy
+    except ImportError:
+        raise missing_extra(f"reading the camera RAW file {Path(path).name}", "raw", "rawpy") from None
+    path = Path(path)
+    if not -10.0 <= exposure <= 16.0:
+        raise LowlightError(f"--raw-exposure must be between -10 and 16 stops, got {exposure:g}")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise LowlightError(f"image not found: {path}") from None
+    except OSError as exc:
+        raise LowlightError(f"cannot read {path}: {exc.strerror or first_line(exc)}") from None
+    hint = "check that it is a complete camera RAW file that LibRaw supports"
+    try:
+        with _quiet_stderr(), rawpy.imread(io.BytesIO(data)) as raw:
+            height, width = raw.sizes.height, raw.sizes.width
+            limit = MAX_PIXELS if max_pixels is None else max_pixels
+            if width * height > limit:
+                raise ImageTooLargeError(f"{path} is {width}x{height}, over the limit of {limit / 1e6:.0f} "
+                                         "megapixels; pass --max-pixels N to allow it")
+            linear = raw.postprocess(use_camera_wb=True, no_auto_bright=True, output_bps=16, gamma=(1, 1),
+                                     output_color=rawpy.ColorSpace.sRGB)
+    except LowlightError:
+        raise
+    except (rawpy.LibRawFileUnsupportedError, rawpy.NotSupportedError) as exc:
+        raise UnsupportedImageError(f"cannot read camera RAW file {path}: {_reason(exc)}; {hint}") from None
+    except Exception as exc:  # LibRaw raises its own error types for truncated and corrupt data
+        raise CorruptImageError(f"cannot read camera RAW file {path}: {_reason(exc)}; "
+                                f"{hint}") from None
+    return Photo(develop(linear, exposure), bits=16, exif=_exif(data), lossless=True, source_format="RAW")
+
+
+def synthetic_dng(path: Path, linear: np.ndarray, white: int = 4095, black: int = 64) -> Path:
+    """Write a minimal DNG of linear sRGB ``(H, W, 3)`` in [0, 1] mosaicked onto an RGGB Bayer
+    pattern at 12 bits, with sRGB primaries as the camera's colour matrix and a neutral white
+    balance: a RAW file with known content, for tests and for measuring the RAW path."""
+    import tifffile
+
+    linear = np.clip(np.asarray(linear, dtype=np.float64), 0.0, 1.0)
+    height, width = linear.shape[:2]
+    if height % 2 or width % 2:
+        raise LowlightError("a Bayer mosaic needs an even width and height")
+    levels = np.round(black + linear * (white - black)).astype(np.uint16)
+    cfa = np.empty((height, width), np.uint16)
+    cfa[0::2, 0::2], cfa[0::2, 1::2] = levels[0::2, 0::2, 0], levels[0::2, 1::2, 1]
+    cfa[1::2, 0::2], cfa[1::2, 1::2] = levels[1::2, 0::2, 1], levels[1::2, 1::2, 2]
+    xyz_to_srgb = [3.2406, -1.5372, -0.4986, -0.9689, 1.8758, 0.0415, 0.0557, -0.2040, 1.0570]
+    matrix = tuple(v for x in xyz_to_srgb for v in (int(round(x * 10000)), 10000))
+    tags = [(50706, 1, 4, (1, 4, 0, 0), True),          # DNGVersion
+            (50708, 2, 0, "lowlight synthetic", True),  # UniqueCameraModel
+            (33421, 3, 2, (2, 2), True),                # CFARepeatPatternDim
+            (33422, 1, 4, (0, 1, 1, 2), True),          # CFAPattern: R G / G B
+            (50714, 3, 1, (black,), True),              # BlackLevel
+            (50717, 3, 1, (white,), True),              # WhiteLevel
+            (50721, 10, 9, matrix, True),               # ColorMatrix1 (XYZ to camera)
+            (50728, 5, 3, (1, 1, 1, 1, 1, 1), True),    # AsShotNeutral
+            (50778, 3, 1, (21,), True)]                 # CalibrationIlluminant1: D65
+    tifffile.imwrite(path, cfa, photometric=32803, extratags=tags, subfiletype=0, metadata=None)
+    return Path(path)
