@@ -94,6 +94,19 @@ def normalise_ext(ext: str | None) -> str | None:
     return ext
 
 
+def output_name(name: str, suffix: str = "", ext: str | None = None) -> str:
+    """The file name an input called ``name`` is written as: its stem, ``suffix`` and ``ext``
+    (a clip keeps its container; RAW becomes 16-bit TIFF; other inputs keep a writable format)."""
+    source = Path(name)
+    if is_video_path(source):  # --ext is for images
+        new_ext = source.suffix.lower()
+    elif is_raw_path(source):
+        new_ext = ext or RAW_OUTPUT
+    else:
+        new_ext = ext or (source.suffix.lower() if source.suffix.lower() in OUTPUT_EXTENSIONS else ".png")
+    return f"{source.stem}{suffix}{new_ext}"
+
+
 def plan(inputs: list[tuple[Path, Path]], output: Path | None, suffix: str = "", ext: str | None = None
          ) -> list[Job]:
     """One job per input. ``output``: None writes next to each input (a suffix is then required),
@@ -125,14 +138,8 @@ def plan(inputs: list[tuple[Path, Path]], output: Path | None, suffix: str = "",
                 raise LowlightError(f"cannot write {output.name}: {what} {output.suffix!r}; use "
                                     f"{', '.join(OUTPUT_EXTENSIONS)} (or pass a folder)")
             return output
-        if video:  # a clip stays in its container; --ext is for images
-            new_ext = source.suffix.lower()
-        elif is_raw_path(source):
-            new_ext = ext or RAW_OUTPUT
-        else:
-            new_ext = ext or (source.suffix.lower() if source.suffix.lower() in OUTPUT_EXTENSIONS else ".png")
         folder = source.parent if output is None else output / source.parent.relative_to(base)
-        return folder / f"{source.stem}{suffix}{new_ext}"
+        return folder / output_name(source.name, suffix, ext)
 
     jobs = [Job(source, target(source, base)) for source, base in inputs]
     if suffix:  # drop inputs that are the outputs of other inputs

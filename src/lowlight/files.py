@@ -6,6 +6,7 @@ that every writer shares (a reader never sees a half-written output).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -121,3 +122,21 @@ def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (its type name when it has none)."""
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Hide what C libraries print to the process's stderr (LibRaw about a bad file, Ray's core
+    worker at start-up): the errors lowlight raises say it in one line."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no file descriptor 2 (embedded interpreters): nothing to hide
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)

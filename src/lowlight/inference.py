@@ -183,6 +183,24 @@ def load_model(name_or_path: str | Path | None = None, device: str = "auto", bac
     return Enhancer(net, meta["model"], meta["model_args"], meta["preprocess"].get("gamma"), meta, path)
 
 
+def open_enhancer(weights: str | None = None, model: str | None = None, method: str | None = None,
+                  method_args: dict | None = None, device: str = "auto", backend: str | None = None,
+                  threads: int | None = None):
+    """What ``--weights``, ``--model`` or ``--method`` (with ``--method-arg``) name, as an enhancer:
+    a loaded model, or a classical method (both offer ``process``). The CLI and Ray actors use it."""
+    if method:
+        from .classical import make_method
+
+        if backend:
+            raise LowlightError("--backend applies to models, not to --method")
+        return make_method(method, **(method_args or {}))
+    if method_args:
+        raise LowlightError("--method-arg applies to --method only")
+    if threads is not None and threads < 1:
+        raise LowlightError(f"--threads must be at least 1, got {threads}")
+    return load_model(weights or model, device=device, backend=backend, threads=threads)
+
+
 _DEFAULT_CACHE: dict[str, Enhancer] = {}
 
 

@@ -10,9 +10,7 @@ thrown away at the last step. Optional: ``pip install 'lowlight[raw]'``.
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
 import warnings
 from pathlib import Path
 
@@ -20,7 +18,7 @@ import numpy as np
 
 from .color import linear_to_srgb
 from .errors import CorruptImageError, ImageTooLargeError, LowlightError, UnsupportedImageError
-from .files import first_line, missing_extra
+from .files import first_line, missing_extra, quiet_stderr
 from .photo import MAX_PIXELS, Photo
 
 _ORIENTATION = 0x0112
@@ -52,23 +50,6 @@ def _exif(data: bytes) -> bytes | None:
         return None
 
 
-@contextlib.contextmanager
-def _quiet_stderr():
-    """Hide what LibRaw prints to the C stderr about a bad file: the error raised says it in one line."""
-    try:
-        saved = os.dup(2)
-    except OSError:  # no file descriptor 2 (embedded interpreters): nothing to hide
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def _reason(exc: Exception) -> str:
     """LibRaw's message (its errors carry bytes) or the error's type."""
     arg = exc.args[0] if exc.args else ""
@@ -93,7 +74,7 @@ def read_raw(path: Path, exposure: float = 0.0, max_pixels: int | None = None) -
         raise LowlightError(f"cannot read {path}: {exc.strerror or first_line(exc)}") from None
     hint = "check that it is a complete camera RAW file that LibRaw supports"
     try:
-        with _quiet_stderr(), rawpy.imread(io.BytesIO(data)) as raw:
+        with quiet_stderr(), rawpy.imread(io.BytesIO(data)) as raw:
             height, width = raw.sizes.height, raw.sizes.width
             limit = MAX_PIXELS if max_pixels is None else max_pixels
             if width * height > limit:

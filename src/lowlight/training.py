@@ -1,6 +1,8 @@
 """The training loop: the report's recipe (AdamW, ReduceLROnPlateau, mixed precision, gradient
 accumulation and clipping, an ensemble of models with the best kept by validation loss), written
 so that a resumed run ends bit for bit where an uninterrupted one would (on CPU, fixed seed).
+Under ``torchrun`` the same loop runs with DistributedDataParallel: the global batch is split
+over the processes and only rank 0 writes (see :mod:`lowlight.distributed` and docs/SCALE.md).
 
 A run folder holds ``config.json`` (settings, command line, git revision, versions, hardware),
 ``metrics.csv`` (one row per epoch), ``psnr.png``, ``best.safetensors``, ``last.safetensors`` and
@@ -9,6 +11,7 @@ A run folder holds ``config.json`` (settings, command line, git revision, versio
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -30,6 +33,7 @@ from .data import PairedDataset, find_pairs, split_pairs
 from .errors import LowlightError
 from .evaluation import evaluate
 from .device import pick_device
+from .distributed import DistContext, context, training_device
 from .inference import Enhancer
 from .files import atomic_write, atomic_write_text
 from .losses import forgive_white, get_loss
@@ -66,10 +70,18 @@ def _git_revision() -> str | None:
         return None
 
 
-def _epoch_order(n: int, seed: int, epoch: int) -> list[int]:
-    """The shuffled sample order of one epoch, a function of (seed, epoch) only."""
-    gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-    return torch.randperm(n, generator=gen).tolist()
+def _epoch_sampler(dataset, seed: int, epoch: int, dist: DistContext):
+    """This process's share of one epoch's shuffled order, a function of (seed, epoch) only.
+
+    A DistributedSampler with the same permutation on every process; process r takes samples
+    r, r + N, r + 2N, ... of it, so consecutive per-process batches of ``B / N`` make up exactly
+    the global batches of ``B`` that one process would draw (``drop_last``: when the sample count
+    is not a multiple of N, the last at most N - 1 samples of the order sit the epoch out).
+    """
+    sampler = torch.utils.data.DistributedSampler(dataset, num_replicas=dist.world, rank=dist.rank,
+                                                  shuffle=True, seed=seed, drop_last=True)
+    sampler.set_epoch(epoch)
+    return sampler
 
 
 class _Repeated(torch.utils.data.Dataset):
@@ -125,6 +137,12 @@ class Member:
     optimizer: torch.optim.Optimizer
     scheduler: object
     scaler: torch.amp.GradScaler
+    ddp: torch.nn.Module | None = None  #: the DistributedDataParallel wrapper under torchrun
+
+    @property
+    def trained(self) -> torch.nn.Module:
+        """What the training step runs: the DDP wrapper (gradients averaged over processes) or the net."""
+        return self.ddp if self.ddp is not None else self.net
 
     def step_scheduler(self, val_loss: float) -> None:
         if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
@@ -143,9 +161,19 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, log: Callable[[str], None] = print, progress: bool = True,
                  on_epoch: Callable[[dict], None] | None = None):
         self.cfg = cfg.validate()
-        self.log, self.progress, self.on_epoch = log, progress, on_epoch
+        device = pick_device(cfg.device)
+        self.dist = context(device)
+        self.device = training_device(device, self.dist)
+        if cfg.batch_size % self.dist.world:
+            raise LowlightError(f"--batch-size {cfg.batch_size} is the global batch and must split evenly over "
+                                f"{self.dist.world} processes; pass a multiple of {self.dist.world}")
+        if cfg.ensemble > 1 and self.dist.active:
+            raise LowlightError(f"--ensemble {cfg.ensemble} trains its members side by side in one process and "
+                                "cannot be spread over torchrun processes; use --ensemble 1 with torchrun, or "
+                                "one torchrun job per member (--seed K) and compare them")
+        main = self.dist.main  # only rank 0 logs, shows progress and writes files
+        self.log, self.progress, self.on_epoch = (log if main else (lambda _: None)), progress and main, on_epoch
         self.out = Path(cfg.out)
-        self.device = pick_device(cfg.device)
         self.use_amp = cfg.amp and self.device.type == "cuda"
         self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         self.args = model_args(cfg.model, **cfg.model_args)
@@ -190,13 +218,17 @@ class Trainer:
         if cfg.init:
             _load_init(net, Path(cfg.init), cfg.model, self.log if i == 0 else (lambda _: None))
         net = net.to(self.device, memory_format=self.memory_format)
+        ddp = None
+        if self.dist.active:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            ddp = torch.nn.parallel.DistributedDataParallel(net, device_ids=ids)
         opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         if cfg.scheduler == "cosine":
             sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs, eta_min=cfg.lr / 100)
         else:
             sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
                 opt, mode="min", patience=cfg.plateau_patience, factor=cfg.plateau_factor)
-        return Member(net, opt, sched, torch.amp.GradScaler("cuda", enabled=self.use_amp))
+        return Member(net, opt, sched, torch.amp.GradScaler("cuda", enabled=self.use_amp), ddp)
 
     # -- state -----------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -224,9 +256,9 @@ class Trainer:
     def _train_epoch(self) -> float:
         cfg = self.cfg
         self.dataset.base.set_epoch(self.epoch)
-        order = _epoch_order(len(self.dataset), cfg.seed, self.epoch)
-        loader = torch.utils.data.DataLoader(self.dataset, batch_size=cfg.batch_size, sampler=order,
-                                             num_workers=cfg.workers, drop_last=False)
+        sampler = _epoch_sampler(self.dataset, cfg.seed, self.epoch, self.dist)
+        loader = torch.utils.data.DataLoader(self.dataset, batch_size=cfg.batch_size // self.dist.world,
+                                             sampler=sampler, num_workers=cfg.workers, drop_last=False)
         for m in self.members:
             m.net.train()
             m.optimizer.zero_grad(set_to_none=True)
@@ -240,14 +272,17 @@ class Trainer:
             extra = [c.to(self.device) for c in context]
             step_now = (b + 1) % cfg.accumulation == 0 or b + 1 == n_batches
             for k, m in enumerate(self.members):
-                with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
-                    out = m.net(low, *extra).float()
-                    loss = self.criterion(forgive_white(out, high) if cfg.forgive_white else out, high)
-                if not math.isfinite(loss.item()):
-                    raise LowlightError(f"training diverged at epoch {self.epoch + 1} (loss {loss.item()}); "
+                sync = step_now or m.ddp is None
+                with (contextlib.nullcontext() if sync else m.ddp.no_sync()):  # accumulate locally, sync on the step
+                    with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
+                        out = m.trained(low, *extra).float()
+                        loss = self.criterion(forgive_white(out, high) if cfg.forgive_white else out, high)
+                    m.scaler.scale(loss / cfg.accumulation).backward()
+                value = self.dist.all_mean([loss.item()], self.device)[0]  # every process sees the same loss
+                if not math.isfinite(value):
+                    raise LowlightError(f"training diverged at epoch {self.epoch + 1} (loss {value}); "
                                         "lower --lr or keep gradient clipping on")
-                m.scaler.scale(loss / cfg.accumulation).backward()
-                totals[k] += loss.item()
+                totals[k] += value
                 if step_now:
                     if cfg.clip_norm:
                         m.scaler.unscale_(m.optimizer)
@@ -256,7 +291,8 @@ class Trainer:
                     m.scaler.update()
                     m.optimizer.zero_grad(set_to_none=True)
             bar.set_postfix(loss=f"{sum(totals) / len(totals) / (b + 1):.4f}")
-            if self._minutes_spent(time.perf_counter() - self._epoch_start) >= (cfg.max_minutes or math.inf):
+            over = self._minutes_spent(time.perf_counter() - self._epoch_start) >= (cfg.max_minutes or math.inf)
+            if cfg.max_minutes is not None and self.dist.any(over, self.device):  # all processes stop together
                 n_batches = b + 1  # a time budget ends mid-epoch; validation still runs
                 break
         return sum(totals) / len(totals) / max(1, n_batches)
@@ -266,13 +302,17 @@ class Trainer:
         return (sum(h.get("train_seconds", 0.0) for h in self.history) + running) / 60
 
     def _validate(self) -> list[dict]:
+        """Validation metrics per member; under torchrun each process scores its share of the
+        pairs and the sums are reduced, so every process gets the same numbers (and schedule)."""
         rows = []
+        share = self.val_pairs[self.dist.rank::self.dist.world]
         for m in self.members:
             m.net.eval()
             enhancer = Enhancer(m.net, self.cfg.model, self.args, self.cfg.gamma)
-            result = evaluate(enhancer, self.val_pairs, loss=self.criterion)
-            mean = result.mean
-            rows.append({"val_loss": mean["loss"], "psnr": mean["psnr"], "ssim": mean["ssim"]})
+            images = evaluate(enhancer, share, loss=self.criterion).images if share else []
+            sums = [sum(row[k] for row in images) for k in ("loss", "psnr", "ssim")] + [len(images)]
+            loss, psnr, ssim, count = self.dist.all_sum(sums, self.device)
+            rows.append({"val_loss": loss / count, "psnr": psnr / count, "ssim": ssim / count})
         return rows
 
     def _save_weights(self, path: Path, member: int, metrics: dict) -> None:
@@ -302,15 +342,18 @@ class Trainer:
                    "best_member": best_k, "seconds": time.perf_counter() - start, "train_seconds": train_seconds}
             self.history.append(row)
             metrics = {k: row[k] for k in ("epoch", "val_loss", "psnr", "ssim")}
-            if not self.best or row["val_loss"] < self.best["val_loss"]:
+            improved = not self.best or row["val_loss"] < self.best["val_loss"]
+            if improved:
                 self.best = dict(metrics, member=best_k)
-                self._save_weights(self.out / "best.safetensors", best_k, metrics)
-            self._save_weights(self.out / "last.safetensors", best_k, metrics)
-            self._checkpoint()
+            if self.dist.main:
+                if improved:
+                    self._save_weights(self.out / "best.safetensors", best_k, metrics)
+                self._save_weights(self.out / "last.safetensors", best_k, metrics)
+                self._checkpoint()
             self.log(f"epoch {self.epoch}/{cfg.epochs}  train loss {train_loss:.5f}  val loss "
                      f"{row['val_loss']:.5f}  PSNR {row['psnr']:.2f} dB  SSIM {row['ssim']:.4f}  "
                      f"(member {best_k}, {row['seconds']:.0f}s)")
-            if self.on_epoch is not None:
+            if self.on_epoch is not None and self.dist.main:
                 self.on_epoch(row)  # e.g. hyperparameter search reporting and pruning
             if cfg.stop_after is not None and self.epoch >= cfg.stop_after and self.epoch < cfg.epochs:
                 self.log(f"stopping after epoch {self.epoch} (stop_after; the schedule runs over {cfg.epochs})")
@@ -328,10 +371,12 @@ class Trainer:
         plot_history(self.history, self.out / "psnr.png")
 
     def write_config(self, command: list[str] | None = None) -> None:
-        """Record the resolved settings, the command line, git revision, versions and hardware."""
+        """Record the resolved settings, the command line, git revision, versions and hardware (rank 0)."""
+        if not self.dist.main:
+            return
         record = {"config": self.cfg.to_dict(), "command": command or sys.argv,
                   "git_revision": _git_revision(), "lowlight_version": __version__,
-                  "hardware": _hardware(self.device),
+                  "hardware": _hardware(self.device), "processes": self.dist.world,
                   "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         atomic_write_text(self.out / "config.json", json.dumps(record, indent=2) + "\n")
 
@@ -349,9 +394,12 @@ def train(cfg: TrainConfig, resume: bool = False, log: Callable[[str], None] = p
         raise LowlightError(f"{out} already holds a run; pass --resume {out} to continue it, "
                             "--overwrite to start it again, or choose another --out")
     trainer = Trainer(cfg, log=log, progress=progress, on_epoch=on_epoch)
-    if resume:
-        trainer.resume()
-    else:
-        out.mkdir(parents=True, exist_ok=True)
-    trainer.write_config()
-    return trainer.run()
+    try:
+        if resume:
+            trainer.resume()
+        elif trainer.dist.main:
+            out.mkdir(parents=True, exist_ok=True)
+        trainer.write_config()
+        return trainer.run()
+    finally:
+        trainer.dist.close()

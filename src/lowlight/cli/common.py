@@ -42,21 +42,17 @@ def add_model_flags(p: argparse.ArgumentParser, backends: bool = True) -> None:
         g.add_argument("--threads", type=int, metavar="N", help="CPU threads [PyTorch's or ONNX Runtime's default]")
 
 
+def enhancer_spec(args: argparse.Namespace) -> dict:
+    """The flags that choose the model or method, as keywords of :func:`lowlight.inference.open_enhancer`."""
+    from ..config import parse_assignments
+
+    method_args = parse_assignments(args.method_arg or [], "--method-arg") if args.method_arg else None
+    return dict(weights=args.weights, model=args.model, method=args.method, method_args=method_args,
+                device=args.device, backend=getattr(args, "backend", None), threads=getattr(args, "threads", None))
+
+
 def load_enhancer(args: argparse.Namespace):
     """The model or classical method the flags name; both offer ``process`` and ``__call__``."""
-    from ..inference import load_model
+    from ..inference import open_enhancer
 
-    if args.method:
-        from ..classical import make_method
-        from ..config import parse_assignments
-
-        if getattr(args, "backend", None):
-            raise LowlightError("--backend applies to models, not to --method")
-        return make_method(args.method, **parse_assignments(args.method_arg or [], "--method-arg"))
-    if args.method_arg:
-        raise LowlightError("--method-arg applies to --method only")
-    threads = getattr(args, "threads", None)
-    if threads is not None and threads < 1:
-        raise LowlightError(f"--threads must be at least 1, got {threads}")
-    return load_model(args.weights or args.model, device=args.device, backend=getattr(args, "backend", None),
-                      threads=threads)
+    return open_enhancer(**enhancer_spec(args))

@@ -38,6 +38,14 @@ def add_parsers(sub) -> None:
     g.add_argument("--crf", type=int, default=18, help="video quality, lower is better (18: visually lossless) [18]")
     g.add_argument("--smoothing", type=float, default=0.5, metavar="SECONDS",
                    help="time constant that steadies the brightening from frame to frame (0: off) [0.5]")
+    g = p.add_argument_group("scale-out (needs lowlight[ray])")
+    g.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local: this process; ray: a pool of Ray actors (inputs and -o may be s3://, gs://, ... "
+                        "URIs) [local]")
+    g.add_argument("--ray-address", metavar="ADDR",
+                   help="a running Ray cluster: auto or ray://HOST:10001 [start a local Ray, shut it down after]")
+    g.add_argument("--actors", type=int, metavar="N", help="model replicas [one per CPU, or per GPU]")
+    g.add_argument("--batch-size", type=int, default=4, metavar="K", help="files per actor call [4]")
     g = p.add_argument_group("memory")
     g.add_argument("--tile", type=int, metavar="PX",
                    help="process in PX-pixel tiles (0: never) [auto: whole images up to 8 MP, else 1024]")
@@ -59,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
     check_quality(args.quality)  # up front: once, not once per file
     options = EnhanceOptions(args.strength, args.exposure, args.tile, args.tile_overlap)  # checked up front
     video = VideoOptions(args.codec, args.crf, smoothing=args.smoothing)
+    if args.engine == "ray":
+        return run_ray(args, suffix, options)
+    if args.ray_address or args.actors:
+        raise LowlightError("--ray-address and --actors need --engine ray")
     inputs = batch.collect_inputs(args.inputs, recursive=args.recursive)
     jobs = batch.plan(inputs, Path(args.output) if args.output else None, suffix, batch.normalise_ext(args.ext))
     enhancer = load_enhancer(args)
@@ -97,3 +109,31 @@ def run(args: argparse.Namespace) -> int:
     if summary.failed and not summary.done and not summary.skipped:
         return EXIT_USAGE  # nothing could be done
     return EXIT_PARTIAL if summary.failed else EXIT_OK
+
+
+def run_ray(args: argparse.Namespace, suffix: str, options) -> int:
+    """``--engine ray``: the same plan and rules as the local path, the work on Ray actors."""
+    from dataclasses import asdict
+
+    from ..distributed import enhance_dataset
+    from .common import enhancer_spec
+
+    if not args.output:
+        raise LowlightError("--engine ray writes into a folder: pass -o FOLDER (a path or a URI such as s3://bucket/out)")
+    max_pixels = int(args.max_pixels) if args.max_pixels else None
+    summary = enhance_dataset(args.inputs, args.output, spec=enhancer_spec(args), options=asdict(options),
+                              address=args.ray_address, actors=args.actors, batch_size=args.batch_size,
+                              suffix=suffix, ext=args.ext, recursive=args.recursive, overwrite=args.overwrite,
+                              quality=args.quality, max_pixels=max_pixels, raw_exposure=args.raw_exposure,
+                              progress=not args.quiet)
+    for source, error in summary.failed:
+        print(f"lowlight: error: {source}: {error}", file=sys.stderr)
+    if not args.quiet:
+        print(f"enhanced {len(summary.done)}, skipped {len(summary.skipped)} existing"
+              f"{' (--overwrite replaces them)' if summary.skipped else ''}, failed {len(summary.failed)}; "
+              f"{summary.megapixels:.1f} MP in {summary.seconds:.1f} s with actor start-up "
+              f"({summary.megapixels_per_s:.2f} MP/s)")
+    if summary.failed and not summary.done and not summary.skipped:
+        return EXIT_USAGE
+    return EXIT_PARTIAL if summary.failed else EXIT_OK
+
