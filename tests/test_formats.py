@@ -122,18 +122,23 @@ def test_dng_reads_as_16_bit_srgb_of_its_linear_data(tmp_path):
     assert np.allclose(brighter.rgb[inner], linear_to_srgb(np.clip(linear * 2, 0, 1))[inner], atol=0.01)
 
 
-def test_dng_enhances_to_a_16_bit_tiff_and_jpeg_on_request(tmp_path, tiny_weights):
+def test_dng_enhances_to_a_16_bit_png_with_exif_and_tiff_or_jpeg_on_request(tmp_path, tiny_weights):
     import tifffile
 
     from lowlight.raw import synthetic_dng
 
-    synthetic_dng(tmp_path / "frame.dng", _linear() * 0.1)
+    synthetic_dng(tmp_path / "frame.dng", _linear() * 0.1, make="Lowlight Cam")
     out = tmp_path / "out"
     assert main(["enhance", str(tmp_path / "frame.dng"), "-o", str(out), "--weights", str(tiny_weights),
                  "--raw-exposure", "1", "-q"]) == 0
+    png = read_photo(out / "frame.png")
+    assert png.bits == 16 and png.rgb.shape == (48, 64, 3)
+    assert (np.round(png.rgb * 65535) % 257 != 0).any()  # 16 bits of data, not 8 stretched
+    assert Image.open(out / "frame.png").getexif().get(MAKE) == "Lowlight Cam"  # the RAW file's EXIF
+    assert main(["enhance", str(tmp_path / "frame.dng"), "-o", str(out), "--ext", "tif",
+                 "--weights", str(tiny_weights), "-q"]) == 0
     tif = tifffile.imread(out / "frame.tif")
     assert tif.dtype == np.uint16 and tif.shape == (48, 64, 3)
-    assert (tif % 257 != 0).any()  # 16 bits of data, not 8 stretched
     assert main(["enhance", str(tmp_path / "frame.dng"), "-o", str(out), "--ext", "jpg",
                  "--weights", str(tiny_weights), "-q"]) == 0
     assert Image.open(out / "frame.jpg").format == "JPEG"

@@ -17,8 +17,9 @@ from .files import IMAGE_EXTENSIONS, RAW_EXTENSIONS, VIDEO_EXTENSIONS, is_media_
 
 #: Output extensions accepted by ``--ext`` for images (lower case, with the dot).
 OUTPUT_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".heic", ".heif", ".avif")
-#: What a camera RAW file becomes unless ``--ext`` says otherwise: 16 bits, lossless.
-RAW_OUTPUT = ".tif"
+#: What a camera RAW file becomes unless ``--ext`` says otherwise: 16 bits, lossless, and the
+#: writer keeps EXIF and the ICC profile in it (16-bit TIFF keeps only the profile).
+RAW_OUTPUT = ".png"
 _INPUTS = ", ".join(IMAGE_EXTENSIONS + RAW_EXTENSIONS + VIDEO_EXTENSIONS)
 
 
@@ -96,7 +97,7 @@ def normalise_ext(ext: str | None) -> str | None:
 
 def output_name(name: str, suffix: str = "", ext: str | None = None) -> str:
     """The file name an input called ``name`` is written as: its stem, ``suffix`` and ``ext``
-    (a clip keeps its container; RAW becomes 16-bit TIFF; other inputs keep a writable format)."""
+    (a clip keeps its container; RAW becomes 16-bit PNG; other inputs keep a writable format)."""
     source = Path(name)
     if is_video_path(source):  # --ext is for images
         new_ext = source.suffix.lower()

@@ -4,7 +4,7 @@ The models were trained on sRGB photos, so a RAW frame is brought there the plai
 LibRaw demosaics it with the camera's white balance, into linear sRGB primaries at 16 bits,
 with no automatic brightening and no tone curve; ``exposure`` stops of linear gain follow
 (SID's amplification ratio, for frames too dark to show anything); then the sRGB transfer
-curve. The enhanced photo keeps 16 bits (TIFF by default), so the RAW file's depth is not
+curve. The enhanced photo keeps 16 bits (PNG by default, with the EXIF), so the RAW file's depth is not
 thrown away at the last step. Optional: ``pip install 'lowlight[raw]'``.
 """
 
@@ -21,9 +21,6 @@ from .errors import CorruptImageError, ImageTooLargeError, LowlightError, Unsupp
 from .files import first_line, missing_extra, quiet_stderr
 from .photo import MAX_PIXELS, Photo
 
-_ORIENTATION = 0x0112
-
-
 def develop(linear: np.ndarray, exposure: float = 0.0) -> np.ndarray:
     """Linear RGB in [0, 1] (any float or uint16 array) to the sRGB floats a model sees, after
     ``exposure`` stops of gain; values pushed past white clip."""
@@ -31,22 +28,34 @@ def develop(linear: np.ndarray, exposure: float = 0.0) -> np.ndarray:
     return linear_to_srgb(np.clip(rgb * np.float32(2.0 ** exposure), 0.0, 1.0)).astype(np.float32)
 
 
+#: The descriptive tags of a RAW file's first directory worth carrying (camera, time, author),
+#: beside its EXIF and GPS directories; the rest of that directory describes the sensor data.
+_CARRIED = (0x010F, 0x0110, 0x0131, 0x0132, 0x013B, 0x8298)  # Make, Model, Software, DateTime, Artist, Copyright
+_SUB_IFDS = (0x8769, 0x8825)  # Exif, GPS
+
+
 def _exif(data: bytes) -> bytes | None:
-    """EXIF of a TIFF-based RAW (DNG, CR2, NEF, ARW, ...), orientation reset (LibRaw turns the
-    pixels upright); None where Pillow cannot parse the container."""
+    """EXIF of a TIFF-based RAW (DNG, CR2, NEF, ARW, ...: the file is itself a TIFF structure),
+    with the orientation left out (LibRaw turns the pixels upright); None for other containers."""
     from PIL import Image
 
+    if data[:4] not in (b"II*\x00", b"MM\x00*"):
+        return None  # CR3, RAF and the like: no EXIF rather than a guess
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with Image.open(io.BytesIO(data)) as im:
-                exif = im.getexif()
-                if not len(exif):
-                    return None
-                if _ORIENTATION in exif:
-                    exif[_ORIENTATION] = 1
-                return exif.tobytes()
-    except Exception:  # not a container Pillow knows (CR3, RAF, ...): no EXIF rather than no photo
+            found = Image.Exif()
+            found.load(data)
+            out = Image.Exif()
+            for tag in _CARRIED:
+                if tag in found:
+                    out[tag] = found[tag]
+            for ifd in _SUB_IFDS:
+                sub = found.get_ifd(ifd)
+                if sub:
+                    out.get_ifd(ifd).update(sub)
+            return out.tobytes() if len(out) or any(out.get_ifd(i) for i in _SUB_IFDS) else None
+    except Exception:  # a damaged directory: the photo without EXIF rather than no photo
         return None
 
 
@@ -92,7 +101,8 @@ def read_raw(path: Path, exposure: float = 0.0, max_pixels: int | None = None) -
     return Photo(develop(linear, exposure), bits=16, exif=_exif(data), lossless=True, source_format="RAW")
 
 
-def synthetic_dng(path: Path, linear: np.ndarray, white: int = 4095, black: int = 64) -> Path:
+def synthetic_dng(path: Path, linear: np.ndarray, white: int = 4095, black: int = 64,
+                  make: str = "lowlight") -> Path:
     """Write a minimal DNG of linear sRGB ``(H, W, 3)`` in [0, 1] mosaicked onto an RGGB Bayer
     pattern at 12 bits, with sRGB primaries as the camera's colour matrix and a neutral white
     balance: a RAW file with known content, for tests and for measuring the RAW path."""
@@ -109,6 +119,7 @@ def synthetic_dng(path: Path, linear: np.ndarray, white: int = 4095, black: int 
     xyz_to_srgb = [3.2406, -1.5372, -0.4986, -0.9689, 1.8758, 0.0415, 0.0557, -0.2040, 1.0570]
     matrix = tuple(v for x in xyz_to_srgb for v in (int(round(x * 10000)), 10000))
     tags = [(50706, 1, 4, (1, 4, 0, 0), True),          # DNGVersion
+            (271, 2, 0, make, True),                    # Make (EXIF, in IFD0 as in real DNGs)
             (50708, 2, 0, "lowlight synthetic", True),  # UniqueCameraModel
             (33421, 3, 2, (2, 2), True),                # CFARepeatPatternDim
             (33422, 1, 4, (0, 1, 1, 2), True),          # CFAPattern: R G / G B

@@ -21,7 +21,7 @@ def add_parsers(sub) -> None:
     p.add_argument("-r", "--recursive", action="store_true", help="also enhance images in subfolders")
     p.add_argument("--suffix", help="added to each output's file stem [_enhanced without -o, none with -o]")
     p.add_argument("--ext", help="image output format: png, jpg, webp, tif, bmp, heic, avif "
-                                 "[same as input; tif for camera RAW; videos keep their container]")
+                                 "[same as input; 16-bit png for camera RAW; videos keep their container]")
     p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality, 1-100 [95]")
     p.add_argument("--max-pixels", type=float, metavar="N",

@@ -152,7 +152,7 @@ class Up(nn.Module):
 @register_model("curve-unet", "the default: local tone curves on max(RGB) + edge-aware denoising, "
                 "predicted at 1/4 resolution from the image and its whole-image statistics",
                 width=24, factor=4, blocks=(1, 2, 2), knots=16, thumb=64, colour=0.25, top_slope=0.2,
-                coarse_curve=False)
+                coarse_curve=True)
 class CurveUNet(EnhancementNet):
     """Input and output ``(B, 3, H, W)`` in [0, 1]; any size (padded, cropped back).
 
