@@ -151,6 +151,27 @@ def test_curve_unet_tone_curve_is_monotone_concave_and_spans_zero_to_one(seed):
         assert torch.allclose(fit, v ** (1 / gamma), atol=0.03)
 
 
+def test_coarse_curve_is_the_same_curve_and_a_blend_of_curves_stays_one():
+    """Built from knot values and looked up per pixel (coarse_curve): equal to the direct curve
+    for one set of parameters, and a mix of two curves (what bilinear upsampling makes) is still
+    rising, concave, at or above the identity, from 0 to 1."""
+    from lowlight.models.curve_unet import curve_knots, knot_values, lookup_curve, tone_curve
+
+    knots = curve_knots(16)
+    v = torch.linspace(0, 1, 513).view(1, 1, 1, -1)
+    gen = torch.Generator().manual_seed(5)
+    a, b = (torch.randn(1, 16, 1, 1, generator=gen) * 3 for _ in range(2))
+    direct = tone_curve(v, a.expand(1, 16, 1, 513), knots)
+    looked = lookup_curve(v, knot_values(a, knots).expand(1, 17, 1, 513))
+    assert torch.allclose(direct, looked, atol=1e-6)
+    mix = 0.3 * knot_values(a, knots) + 0.7 * knot_values(b, knots)
+    f = lookup_curve(v, mix.expand(1, 17, 1, 513))
+    assert f[..., 0].item() == 0.0 and f[..., -1].item() == pytest.approx(1.0)
+    assert (f[..., 1:] >= f[..., :-1]).all() and (f >= v - 1e-6).all()
+    slopes = (mix[0, 1:, 0, 0] - mix[0, :-1, 0, 0]) / (knots[1:] - knots[:-1])
+    assert (slopes[1:] <= slopes[:-1] + 1e-5).all()  # concave: slopes only fall
+
+
 def test_bilateral_is_an_edge_aware_average():
     from lowlight.models.curve_unet import bilateral
 
