@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -112,14 +112,11 @@ class RayJob:
 class RaySummary:
     """What a Ray run did: per-file outcomes, megapixels and the wall time of the enhancing."""
 
-    done: list = None
-    skipped: list = None
-    failed: list = None  #: ``(source, error)``
+    done: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+    failed: list = field(default_factory=list)  #: ``(source, error)``
     megapixels: float = 0.0
-    seconds: float = 0.0
-
-    def __post_init__(self):
-        self.done, self.skipped, self.failed = self.done or [], self.skipped or [], self.failed or []
+    seconds: float = 0.0  #: from the first batch submitted to the last result (actor start-up included)
 
     @property
     def megapixels_per_s(self) -> float:

@@ -11,11 +11,12 @@ from .common import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, add_model_flags, add_quie
 
 
 def add_parsers(sub) -> None:
-    p = sub.add_parser("enhance", help="enhance dark photos (files, folders or globs)",
-                       description="Enhance dark photos with the bundled model (or --weights/--model/--method). "
+    p = sub.add_parser("enhance", help="enhance dark photos, camera RAW and video (files, folders or globs)",
+                       description="Enhance dark photos (PNG, JPEG, WebP, TIFF, BMP, HEIC, AVIF), camera RAW files "
+                                   "and videos with the bundled model (or --weights/--model/--method). "
                                    "Inputs are never overwritten; existing outputs are skipped unless "
                                    "--overwrite; a file that fails is reported and the rest go on (exit 1).")
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image, RAW or video files, folders or glob patterns")
     p.add_argument("-o", "--output", metavar="OUT",
                    help="output folder (or a file name for one input) [next to each input, with --suffix]")
     p.add_argument("-r", "--recursive", action="store_true", help="also enhance images in subfolders")
@@ -23,7 +24,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--ext", help="image output format: png, jpg, webp, tif, bmp, heic, avif "
                                  "[same as input; 16-bit png for camera RAW; videos keep their container]")
     p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
-    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality, 1-100 [95]")
+    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP/HEIC/AVIF quality, 1-100 [95]")
     p.add_argument("--max-pixels", type=float, metavar="N",
                    help="largest image to read, in pixels (e.g. 400e6); bigger files fail alone [180e6]")
     g = p.add_argument_group("adjustments")
