@@ -88,24 +88,16 @@ class Enhancer:
         as_uint8 = rgb.mul(255.0).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
         return torch.cat([to_tensor(apply_gamma(a, self.gamma)) for a in as_uint8])
 
-    def context(self, rgb: torch.Tensor) -> torch.Tensor:
-        """What the network conditions on for each image of ``(B, 3, H, W)``: its whole-image
-        statistics (and thumbnail), ``(B, S)``; video smooths these over time before :meth:`process`."""
-        with torch.inference_mode():
-            return self.net.context_stats(self._net_input(rgb).to(self.device))
-
-    def process(self, rgb: torch.Tensor, options: EnhanceOptions | None = None, stats: torch.Tensor | None = None,
-                **kwargs) -> torch.Tensor:
+    def process(self, rgb: torch.Tensor, options: EnhanceOptions | None = None, **kwargs) -> torch.Tensor:
         """Enhance a float RGB tensor ``(B, 3, H, W)`` in [0, 1] (on the CPU); returns the same, clamped.
 
         ``options`` (or its fields as keywords: ``strength``, ``exposure``, ``tile``, ``overlap``)
-        as :class:`EnhanceOptions` describes. ``stats``: the :meth:`context` to use instead of the
-        images' own (tiled images take one image at a time).
+        as :class:`EnhanceOptions` describes. Tiled images are taken one at a time (``B`` = 1).
         """
         opts = options if options is not None else EnhanceOptions(**kwargs)
         net_input = self._net_input(rgb)
         with torch.inference_mode():
-            stats = self.net.context_stats(net_input.to(self.device)) if stats is None else stats.to(self.device)
+            stats = self.net.context_stats(net_input.to(self.device))
 
             def forward(x: torch.Tensor) -> torch.Tensor:
                 return self.net(x.to(self.device, memory_format=torch.channels_last), stats)

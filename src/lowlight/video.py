@@ -132,7 +132,7 @@ def enhance_video(enhancer, source: Path, target: Path, options=None, video: Vid
     extension) with :class:`~lowlight.inference.EnhanceOptions` ``options``; returns ``target``."""
     import torch
 
-    from .inference import EnhanceOptions
+    from .inference import EnhanceOptions, Enhancer
     from .photo import to_tensor
     from .progress import counter
     from .tiling import auto_tile
@@ -179,7 +179,7 @@ def enhance_video(enhancer, source: Path, target: Path, options=None, video: Vid
                     batch = torch.cat([to_tensor(a) for a in frames])
                     h, w = frames[0].shape[:2]
                     tiled = (options.tile if options.tile is not None else auto_tile(h, w)) not in (None, 0)
-                    if tiled or not hasattr(enhancer, "context"):  # tiles and classical methods: one frame at a time
+                    if tiled or not isinstance(enhancer, Enhancer):  # tiles and classical methods: a frame at a time
                         result = torch.cat([enhancer.process(batch[i:i + 1], options) for i in range(len(frames))])
                     else:
                         result = enhancer.process(batch, options)
