@@ -269,3 +269,14 @@ def test_broken_video_is_one_line_error(tmp_path, clip, tiny_weights, capsys):
 def test_video_to_an_image_name_is_refused(clip, tmp_path, tiny_weights, capsys):
     assert main(["enhance", str(clip), "-o", str(tmp_path / "x.png"), "--weights", str(tiny_weights)]) == 2
     assert "not a video format" in capsys.readouterr().err
+
+
+def test_bad_codec_and_raw_exposure_are_refused_up_front(clip, tmp_path, tiny_weights, capsys):
+    out = tmp_path / "done.mp4"
+    out.write_bytes(b"an earlier output")  # even when every output exists, a bad flag is an error
+    assert main(["enhance", str(clip), "-o", str(out), "--codec", "nope", "--weights", str(tiny_weights)]) == 2
+    assert "unknown video encoder 'nope'" in capsys.readouterr().err
+    assert main(["enhance", str(clip), "-o", str(tmp_path / "x"), "--raw-exposure", "99",
+                 "--weights", str(tiny_weights)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["lowlight: error: --raw-exposure must be between -10 and 16 stops, got 99"]

@@ -66,6 +66,13 @@ def _reason(exc: Exception) -> str:
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
 
 
+def check_exposure(stops: float) -> float:
+    """``--raw-exposure`` must be -10 to 16 stops (16 stops is x65536: past any sensor's range)."""
+    if not -10.0 <= stops <= 16.0:
+        raise LowlightError(f"--raw-exposure must be between -10 and 16 stops, got {stops:g}")
+    return stops
+
+
 def read_raw(path: Path, exposure: float = 0.0, max_pixels: int | None = None) -> Photo:
     """Decode a camera RAW file as a 16-bit :class:`~lowlight.photo.Photo` in sRGB (see the module)."""
     try:
@@ -73,8 +80,7 @@ def read_raw(path: Path, exposure: float = 0.0, max_pixels: int | None = None) -
     except ImportError:
         raise missing_extra(f"reading the camera RAW file {Path(path).name}", "raw", "rawpy") from None
     path = Path(path)
-    if not -10.0 <= exposure <= 16.0:
-        raise LowlightError(f"--raw-exposure must be between -10 and 16 stops, got {exposure:g}")
+    check_exposure(exposure)
     try:
         data = path.read_bytes()
     except FileNotFoundError:

@@ -94,6 +94,17 @@ class BrightnessSmoother:
         return out / out.amax(dim=1, keepdim=True).clamp_min(1.0)
 
 
+def check_codec(codec: str) -> str:
+    """``codec`` if this FFmpeg build can encode with it, else a one-line error (checked up front)."""
+    try:
+        _av().codec.Codec(codec, "w")
+    except LowlightError:
+        raise
+    except Exception:
+        raise LowlightError(f"unknown video encoder {codec!r}; try libx264, libx265, libvpx-vp9 or libsvtav1") from None
+    return codec
+
+
 def _encoder_options(codec: str, crf: int) -> dict[str, str]:
     if codec in ("libx264", "libx265"):
         return {"crf": str(crf), "preset": "medium"}
@@ -144,11 +155,7 @@ def enhance_video(enhancer, source: Path, target: Path, options=None, video: Vid
     ext = target.suffix.lower()
     if ext not in CONTAINERS:
         raise LowlightError(f"cannot write video {target.name}: use {', '.join(CONTAINERS)}")
-    codec = video.codec or DEFAULT_CODECS[ext]
-    try:
-        av.codec.Codec(codec, "w")
-    except Exception:
-        raise LowlightError(f"unknown video encoder {codec!r}; try libx264, libx265, libvpx-vp9 or libsvtav1") from None
+    codec = check_codec(video.codec or DEFAULT_CODECS[ext])
 
     container = _open_input(av, source)
     try:

@@ -62,18 +62,22 @@ def run(args: argparse.Namespace) -> int:
     from ..files import is_video_path
     from ..photo import check_quality, read_photo, write_photo
     from ..progress import progress as progress_bar
-    from ..video import VideoOptions
+    from ..raw import check_exposure
+    from ..video import VideoOptions, check_codec
 
     suffix = args.suffix if args.suffix is not None else ("" if args.output else "_enhanced")
     check_quality(args.quality)  # up front: once, not once per file
     options = EnhanceOptions(args.strength, args.exposure, args.tile, args.tile_overlap)  # checked up front
     video = VideoOptions(args.codec, args.crf, smoothing=args.smoothing)
+    check_exposure(args.raw_exposure)
     if args.engine == "ray":
         return run_ray(args, suffix, options)
     if args.ray_address or args.actors:
         raise LowlightError("--ray-address and --actors need --engine ray")
     inputs = batch.collect_inputs(args.inputs, recursive=args.recursive)
     jobs = batch.plan(inputs, Path(args.output) if args.output else None, suffix, batch.normalise_ext(args.ext))
+    if args.codec and any(is_video_path(job.source) for job in jobs):
+        check_codec(args.codec)  # before any model is loaded or file written
     enhancer = load_enhancer(args)
 
     max_pixels = int(args.max_pixels) if args.max_pixels else None
