@@ -69,6 +69,9 @@ def list_images(folder: Path) -> list[Path]:
 
 def image_size(path: Path) -> tuple[int, int]:
     """``(width, height)`` from the file header, without decoding the pixels."""
+    from .photo import heif_available
+
+    heif_available()  # HEIC headers too, where pillow-heif is installed
     try:
         with Image.open(path) as im:
             return im.size
@@ -76,7 +79,7 @@ def image_size(path: Path) -> tuple[int, int]:
         raise LowlightError(f"image not found: {path}") from None
     except (UnidentifiedImageError, OSError) as exc:
         raise LowlightError(f"cannot read image {path}: {first_line(exc)}; "
-                            "check that it is a PNG, JPEG, WebP, BMP or TIFF file") from None
+                            "check that it is a PNG, JPEG, WebP, BMP, TIFF, HEIC or AVIF file") from None
 
 
 def atomic_write(path: Path, write: Callable[[str], object]) -> None:
