@@ -82,6 +82,19 @@ def image_size(path: Path) -> tuple[int, int]:
                             "check that it is a PNG, JPEG, WebP, BMP, TIFF, HEIC or AVIF file") from None
 
 
+def read_bytes(path: Path) -> bytes:
+    """The contents of the file ``path``, or a one-line error: not found, a folder, unreadable."""
+    path = Path(path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise LowlightError(f"image not found: {path}") from None
+    except IsADirectoryError:
+        raise LowlightError(f"{path} is a folder, not an image") from None
+    except OSError as exc:
+        raise LowlightError(f"cannot read {path}: {exc.strerror or first_line(exc)}") from None
+
+
 def atomic_write(path: Path, write: Callable[[str], object]) -> None:
     """Call ``write(tmp_path)`` then rename the temporary file onto ``path``.
 

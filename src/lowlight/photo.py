@@ -22,7 +22,7 @@ from PIL import Image
 
 from .color import luma
 from .errors import CorruptImageError, ImageTooLargeError, LowlightError, UnsupportedImageError
-from .files import SAVE_FORMATS, atomic_write, first_line, is_raw_path, missing_extra
+from .files import SAVE_FORMATS, atomic_write, first_line, is_raw_path, missing_extra, read_bytes
 
 _ORIENTATION = 0x0112
 
@@ -229,15 +229,7 @@ def read_photo(path: Path, orient: bool = True, max_pixels: int | None = None, r
         from .raw import read_raw
 
         return read_raw(path, raw_exposure, max_pixels)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise LowlightError(f"image not found: {path}") from None
-    except IsADirectoryError:
-        raise LowlightError(f"{path} is a folder, not an image") from None
-    except OSError as exc:
-        raise LowlightError(f"cannot read {path}: {exc.strerror or first_line(exc)}") from None
-    return decode_photo(data, orient, max_pixels, name=str(path))
+    return decode_photo(read_bytes(path), orient, max_pixels, name=str(path))
 
 
 def decode_photo(data: bytes, orient: bool = True, max_pixels: int | None = None, name: str = "image") -> Photo:
@@ -366,6 +358,7 @@ def encode_photo(photo: Photo, ext: str, quality: int = 95, name: str | None = N
         options["quality"] = quality
     elif fmt == "WEBP":
         options["lossless"] = True
+        options["exact"] = True  # keep the colour under fully transparent pixels (libwebp drops it otherwise)
     if photo.icc_profile and fmt != "BMP":
         options["icc_profile"] = photo.icc_profile
     if photo.exif and fmt != "BMP":

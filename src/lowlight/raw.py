@@ -18,7 +18,7 @@ import numpy as np
 
 from .color import linear_to_srgb
 from .errors import CorruptImageError, ImageTooLargeError, LowlightError, UnsupportedImageError
-from .files import first_line, missing_extra, quiet_stderr
+from .files import missing_extra, quiet_stderr, read_bytes
 from .photo import MAX_PIXELS, Photo
 
 def develop(linear: np.ndarray, exposure: float = 0.0) -> np.ndarray:
@@ -81,12 +81,7 @@ def read_raw(path: Path, exposure: float = 0.0, max_pixels: int | None = None) -
         raise missing_extra(f"reading the camera RAW file {Path(path).name}", "raw", "rawpy") from None
     path = Path(path)
     check_exposure(exposure)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise LowlightError(f"image not found: {path}") from None
-    except OSError as exc:
-        raise LowlightError(f"cannot read {path}: {exc.strerror or first_line(exc)}") from None
+    data = read_bytes(path)
     hint = "check that it is a complete camera RAW file that LibRaw supports"
     try:
         with quiet_stderr(), rawpy.imread(io.BytesIO(data)) as raw:
