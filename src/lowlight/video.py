@@ -6,8 +6,8 @@ every audio stream is copied packet for packet (not re-encoded).
 
 Temporal stability: each frame's brightness is set by its whole-image context (statistics and
 thumbnail), which noise makes wobble from frame to frame. Averaging the context itself over time
-was tried and rejected: an averaged thumbnail is cleaner than any real frame, and the model
-brightens it more (a steady clip drifted 5% brighter within 8 frames). Instead each frame is
+was tried during development and rejected: an averaged thumbnail is cleaner than any real
+frame, and the model brightened it more (about 5% within 8 frames of a steady clip). Instead each frame is
 enhanced as it is, and how much it was brightened (the log ratio of output to input mean luma)
 is an exponential moving average with a time constant of ``smoothing`` seconds (0.5 by default,
 0 turns it off); each frame is rescaled to the smoothed ratio. A light switched on is followed
