@@ -125,3 +125,33 @@ def test_images_above_8_megapixels_are_tiled_automatically():
     big = torch.rand(1, 3, side, side)
     assert torch.allclose(enhancer.process(big), big, atol=1e-6)
     assert len(net.calls) > 1 and max(max(c) for c in net.calls) <= DEFAULT_TILE + 4
+
+
+def test_brightness_target_needs_a_model_that_takes_one(model, tmp_path, capsys):
+    from lowlight.checkpoint import save_weights
+    from lowlight.cli import main
+    from lowlight.errors import LowlightError
+
+    with pytest.raises(LowlightError, match="takes no --brightness"):
+        enhance(DARK, model, brightness=0.4)
+    with pytest.raises(LowlightError, match="between 0.01 and 0.99"):
+        enhance(DARK, model, brightness=1.5)
+    weights = save_weights(tmp_path / "g.safetensors", model.net, "gain-unet", {"width": 8})
+    Image.fromarray(DARK).save(tmp_path / "in.png")
+    code = main(["enhance", str(tmp_path / "in.png"), "-o", str(tmp_path / "out.png"), "--weights", str(weights),
+                 "--brightness", "0.4", "-q"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "takes no --brightness" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_brightness_target_reaches_an_exposure_model():
+    torch.manual_seed(1)
+    net = create_model("curve-unet", width=4, thumb=8, exposure=True).eval()
+    with torch.no_grad():  # the exposure FiLM starts as the identity; give it something to do
+        for p in net.exposure_film.parameters():
+            p.add_(torch.randn_like(p) * 0.5)
+    exposed = Enhancer(net, "curve-unet", {"width": 4, "thumb": 8, "exposure": True})
+    dim, bright = (enhance(DARK, exposed, brightness=b).astype(int) for b in (0.1, 0.6))
+    assert np.abs(dim - bright).max() > 0
+    assert np.array_equal(enhance(DARK, exposed, brightness=0.6), bright)  # deterministic

@@ -66,7 +66,20 @@ ARCH_DIGESTS = {
     ("sid-unet", (("width", 4), ("depth", 2))): "bfaf041f7c87bce6",
     ("gain-unet", (("width", 4), ("blocks", (1, 1)))): "499fa2bc81dc6c4b",
     ("curve-unet", (("width", 4), ("thumb", 8))): "93d0cb38222c43ae",
+    ("curve-unet", (("width", 4), ("thumb", 8), ("exposure", True))): "84f53044e180584a",  # + predictor and FiLM
 }
+
+
+def test_weights_from_before_an_argument_load_as_they_were_written(tmp_path):
+    """A file that does not name an argument predates it: it loads as the constructor's own
+    default computed (here ``coarse_curve``, whose registry default is now True), not as the
+    registry's current default."""
+    from lowlight.checkpoint import load_weights, save_weights
+
+    old = create_model("curve-unet", width=4, thumb=8, coarse_curve=False)
+    path = save_weights(tmp_path / "old.safetensors", old, "curve-unet", {"width": 4, "thumb": 8})
+    net, _ = load_weights(path)
+    assert not net.coarse_curve and not net.exposure
 
 
 @pytest.mark.parametrize("key", list(ARCH_DIGESTS))
@@ -90,20 +103,21 @@ def test_gain_unet_starts_as_a_plain_gain_and_fits_the_budget():
     assert count_parameters(full) <= 2_000_000
 
 
-def _scrambled_curve_unet(seed: int = 0):
+def _scrambled_curve_unet(seed: int = 0, exposure: bool = False):
     """A curve-unet with every parameter randomised: its guarantees must not depend on training."""
     torch.manual_seed(seed)
-    net = create_model("curve-unet", width=8, thumb=16).eval()
+    net = create_model("curve-unet", width=8, thumb=16, exposure=exposure).eval()
     with torch.no_grad():
         for p in net.parameters():
             p.add_(torch.randn_like(p) * 0.3)
     return net
 
 
+@pytest.mark.parametrize("exposure", [False, True])
 @pytest.mark.parametrize("level", [0.02, 0.2, 0.5, 0.9])
 @pytest.mark.parametrize("tint", [(1.0, 1.0, 1.0), (1.0, 0.8, 0.55)])
-def test_curve_unet_flat_in_flat_out_and_grey_stays_grey(level, tint):
-    net = _scrambled_curve_unet()
+def test_curve_unet_flat_in_flat_out_and_grey_stays_grey(level, tint, exposure):
+    net = _scrambled_curve_unet(exposure=exposure)
     x = torch.full((1, 3, 37, 53), level) * torch.tensor(tint).view(1, 3, 1, 1)
     with torch.no_grad():
         y = net(x)
@@ -113,10 +127,11 @@ def test_curve_unet_flat_in_flat_out_and_grey_stays_grey(level, tint):
         assert (y.amax(dim=1) - y.amin(dim=1)).max().item() < 1e-5  # neutral stays neutral
 
 
-def test_curve_unet_never_darkens_and_never_clips_what_was_not_clipped():
+@pytest.mark.parametrize("exposure", [False, True])
+def test_curve_unet_never_darkens_and_never_clips_what_was_not_clipped(exposure):
     """The tone and colour stages, with the denoiser switched off (it averages neighbours, so it
     may move a pixel at an edge; its own test is below)."""
-    net = _scrambled_curve_unet(1)
+    net = _scrambled_curve_unet(1, exposure)
     with torch.no_grad():
         k = net.knots.numel() - 1
         net.head.weight[k:].zero_()
@@ -170,6 +185,47 @@ def test_coarse_curve_is_the_same_curve_and_a_blend_of_curves_stays_one():
     assert (f[..., 1:] >= f[..., :-1]).all() and (f >= v - 1e-6).all()
     slopes = (mix[0, 1:, 0, 0] - mix[0, :-1, 0, 0]) / (knots[1:] - knots[:-1])
     assert (slopes[1:] <= slopes[:-1] + 1e-5).all()  # concave: slopes only fall
+
+
+def test_exposure_target_comes_from_the_reference_in_training_and_the_predictor_otherwise():
+    """An ``exposure`` curve-unet: training conditions on the reference's brightness (the guess is
+    then unused, and only its own loss trains the predictor); inference uses the guess, and a
+    caller's target overrides it."""
+    from lowlight.models.curve_unet import log_mean_luma
+
+    net = _scrambled_curve_unet(3, exposure=True)
+    torch.manual_seed(4)
+    low = torch.rand(2, 3, 32, 48) * 0.2
+    high = (low * 3).clamp(0, 1)
+    ctx = net.training_context(low, high)
+    assert torch.equal(ctx[:, -2], torch.ones(2))
+    assert torch.allclose(ctx[:, -1:], log_mean_luma(high) - log_mean_luma(low))
+    with torch.no_grad():
+        taught = net(low, ctx)
+        for p in net.predictor.parameters():
+            p.add_(1.0)  # a different guess changes nothing once the target is given
+        assert torch.equal(net(low, ctx), taught)
+        stats = net.context_stats(low)
+        assert torch.equal(stats[:, -2:], torch.zeros(2, 2))  # no target: the model guesses
+        guess = net.predictor(stats[:, :-3], stats[:, -3:-2])
+        assert torch.allclose(net(low, stats), net(low, net.with_exposure(stats, guess)), atol=1e-6)
+        brighter = net(low, net.with_exposure(stats, 2.0))
+        assert not torch.allclose(brighter, net(low, net.with_exposure(stats, 0.0)))
+    net.train()
+    net(low, ctx)
+    assert net.aux_loss.item() == pytest.approx((net.predictor(ctx[:, :-3], ctx[:, -3:-2]) - ctx[:, -1:]).abs().mean().item(), rel=1e-5)
+    net.aux_loss.backward()
+    assert net.predictor.mlp[-1].weight.grad.abs().sum() > 0
+
+
+def test_noise_level_reads_grain_not_brightness():
+    from lowlight.models.curve_unet import noise_level
+
+    torch.manual_seed(6)
+    smooth = torch.linspace(0.1, 0.6, 64).view(1, 1, 1, 64).expand(1, 3, 48, 64)
+    grainy = (smooth + 0.05 * torch.randn(1, 1, 48, 64)).clamp(0, 1)
+    assert noise_level(grainy).item() > noise_level(smooth).item() + 2.0
+    assert abs(noise_level(smooth * 0.5).item() - noise_level(smooth).item()) < 1.0
 
 
 def test_bilateral_is_an_edge_aware_average():

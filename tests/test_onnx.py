@@ -71,9 +71,12 @@ def test_backend_flag_runs_onnx_from_safetensors(exported, tmp_path):
     assert load_model(weights, backend="onnx").backend == "onnx"
 
 
-def test_a_model_without_context_exports_too(tmp_path):
-    weights = _weights(tmp_path / "sid.safetensors", "sid-unet", width=4, depth=2)
-    target = tmp_path / "sid.onnx"
+@pytest.mark.parametrize("name, args", [("sid-unet", dict(width=4, depth=2)),
+                                        ("curve-unet", dict(width=4, thumb=8, exposure=True))])
+def test_other_models_export_too(tmp_path, name, args):
+    """A model without context, and curve-unet with its exposure predictor (which runs inside the graph)."""
+    weights = _weights(tmp_path / "m.safetensors", name, **args)
+    target = tmp_path / "m.onnx"
     assert main(["export", "--weights", str(weights), "--onnx", str(target)]) == 0
     ref = enhance(DARK, model=load_model(weights, device="cpu"), tile=0)
     out = enhance(DARK, model=load_model(target), tile=0)

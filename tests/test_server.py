@@ -66,6 +66,11 @@ def test_enhance_keeps_format_depth_orientation_and_icc_but_drops_exif(client):
     assert Image.open(io.BytesIO(r16.content)).mode.startswith("I")
 
 
+def test_brightness_is_refused_by_a_model_that_takes_no_target(client):
+    r = client.post("/v1/enhance", files={"file": ("a.png", encoded("PNG"), "image/png")}, data={"brightness": "0.5"})
+    assert r.status_code == 400 and "takes no --brightness" in r.json()["detail"]
+
+
 def test_strength_zero_gives_the_input_back(client):
     r = client.post("/v1/enhance", files={"file": ("a.png", encoded("PNG"), "image/png")}, data={"strength": "0"})
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(r.content))), DARK)
@@ -76,6 +81,7 @@ def test_strength_zero_gives_the_input_back(client):
     ({"file": ("a.png", encoded("PNG"), "image/png")}, {"format": "gif"}, 400, "format must be one of"),
     ({"file": ("a.png", encoded("PNG"), "image/png")}, {"quality": "0"}, 400, "quality"),
     ({"file": ("a.png", encoded("PNG"), "image/png")}, {"strength": "lots"}, 400, "strength"),
+    ({"file": ("a.png", encoded("PNG"), "image/png")}, {"brightness": "1.5"}, 400, "between 0.01 and 0.99"),
     ({}, {}, 400, "file"),
     ({"file": ("a.txt", b"just some text", "text/plain")}, {}, 415, "cannot read image"),
     ({"file": ("a.png", b"", "image/png")}, {}, 415, "empty"),

@@ -172,7 +172,7 @@ def test_context_models_train_on_whole_image_statistics(lol_tiny):
     from lowlight.models.gain_unet import image_statistics
 
     pairs = find_pairs(lol_tiny)
-    ds = PairedDataset(pairs, crop=16, augment=True, context=image_statistics)
+    ds = PairedDataset(pairs, crop=16, augment=True, context=lambda low, high: image_statistics(low))
     low, high, ctx = ds[0]
     assert low.shape == (3, 16, 16) and ctx.shape == (8,)
     whole = torch.from_numpy(ds.load(0)[0]).permute(2, 0, 1).float().div(255)[None]

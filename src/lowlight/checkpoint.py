@@ -68,9 +68,10 @@ def load_weights(path: Path, device: str | torch.device = "cpu") -> tuple[nn.Mod
     from safetensors.torch import load_file
 
     from .models import create_model
+    from .models.registry import saved_args
 
     meta = read_metadata(path)
-    model = create_model(meta["model"], **meta["model_args"])
+    model = create_model(meta["model"], **saved_args(meta["model"], meta["model_args"]))
     state = load_file(str(path), device=str(device))
     own = model.state_dict()
     missing = [k for k in own if k not in state]

@@ -171,8 +171,9 @@ class PairedDataset:
     flip/rotation per sample. Randomness depends only on ``(seed, epoch, index)`` (see
     :meth:`set_epoch`), so a resumed run sees exactly the samples an uninterrupted one would.
     Decoded images are kept in memory when ``cache`` is set (485 LOL pairs take about 0.7 GB).
-    ``context`` (a model's ``context_stats``) adds a third item: what the model conditions on,
-    measured on the whole (flipped/rotated) dark image rather than the crop, as at inference.
+    ``context`` (a model's ``training_context``, called with the whole dark image and its
+    reference) adds a third item: what the model conditions on, measured on the whole
+    (flipped/rotated) image rather than the crop, as at inference.
     """
 
     def __init__(self, pairs: list[Pair], gamma: float | None = None, resize: tuple[int, int] | None = None,
@@ -214,14 +215,15 @@ class PairedDataset:
         """Pair ``index`` with the crop and flip of random draw ``draw`` of this epoch."""
         import torch
 
-        full, high = self.load(index)
+        full, full_high = self.load(index)
         rng = np.random.default_rng([self.seed, self.epoch, draw])
-        low, high, (k, flip) = random_crop_flip(full, high, self.crop, self.augment, rng)
+        low, high, (k, flip) = random_crop_flip(full, full_high, self.crop, self.augment, rng)
         to_t = lambda a: torch.from_numpy(a).permute(2, 0, 1).float().div_(255.0)  # noqa: E731
         if self.context is None:
             return to_t(low), to_t(high)
-        whole = np.rot90(full, k)
+        whole, ref = np.rot90(full, k), np.rot90(full_high, k)
         whole = np.ascontiguousarray(whole[:, ::-1] if flip else whole)
+        ref = np.ascontiguousarray(ref[:, ::-1] if flip else ref)
         with torch.no_grad():
-            ctx = self.context(to_t(whole)[None])[0]
+            ctx = self.context(to_t(whole)[None], to_t(ref)[None])[0]
         return to_t(low), to_t(high), ctx

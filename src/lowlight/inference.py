@@ -26,7 +26,8 @@ class EnhanceOptions:
     """How to enhance, checked once for the CLI, the Python API and the server alike.
 
     ``strength`` blends from the input (0) to the full result (1); ``exposure`` then scales it
-    by ``2 ** exposure`` in linear light. ``tile``: None picks by image size
+    by ``2 ** exposure`` in linear light. ``brightness`` asks a model that takes a brightness
+    target for an output of that mean luma (0 to 1; None: the model's own choice). ``tile``: None picks by image size
     (:func:`lowlight.tiling.auto_tile`), 0 never tiles, N uses N-pixel tiles that share
     ``overlap`` pixels with their neighbours.
     """
@@ -35,8 +36,11 @@ class EnhanceOptions:
     exposure: float = 0.0
     tile: int | None = None
     overlap: int = DEFAULT_OVERLAP
+    brightness: float | None = None
 
     def __post_init__(self):
+        if self.brightness is not None and not 0.01 <= self.brightness <= 0.99:
+            raise LowlightError(f"brightness is the output's mean luma, between 0.01 and 0.99; got {self.brightness:g}")
         if not 0.0 <= self.strength <= 1.0:
             raise LowlightError(f"strength must be between 0 and 1, got {self.strength:g}")
         if not -10.0 <= self.exposure <= 10.0:
@@ -81,6 +85,12 @@ class Enhancer:
         """Enhance a uint8 RGB image ``(H, W, 3)`` to uint8, through :meth:`process` with defaults."""
         return to_uint8(self.process(to_tensor(image)))
 
+    def check_brightness(self) -> None:
+        """A one-line error unless the network takes a brightness target."""
+        if not getattr(self.net, "takes_brightness", False):
+            raise LowlightError(f"{self.name} chooses its own brightness and takes no --brightness target; "
+                                "use --exposure STOPS to brighten its result instead")
+
     def _net_input(self, rgb: torch.Tensor) -> torch.Tensor:
         if self.gamma in (None, 1.0):
             return rgb
@@ -91,13 +101,16 @@ class Enhancer:
     def process(self, rgb: torch.Tensor, options: EnhanceOptions | None = None, **kwargs) -> torch.Tensor:
         """Enhance a float RGB tensor ``(B, 3, H, W)`` in [0, 1] (on the CPU); returns the same, clamped.
 
-        ``options`` (or its fields as keywords: ``strength``, ``exposure``, ``tile``, ``overlap``)
+        ``options`` (or its fields as keywords: ``strength``, ``exposure``, ``tile``, ``overlap``, ``brightness``)
         as :class:`EnhanceOptions` describes. Tiled images are taken one at a time (``B`` = 1).
         """
         opts = options if options is not None else EnhanceOptions(**kwargs)
         net_input = self._net_input(rgb)
         with torch.inference_mode():
             stats = self.net.context_stats(net_input.to(self.device))
+            if opts.brightness is not None:
+                self.check_brightness()
+                stats = self.net.with_brightness(stats, net_input.to(self.device), opts.brightness)
 
             def forward(x: torch.Tensor) -> torch.Tensor:
                 return self.net(x.to(self.device, memory_format=torch.channels_last), stats)
@@ -208,7 +221,7 @@ def _resolve(model: Enhancer | str | Path | None, device: str) -> Enhancer:
 
 def enhance(image, model: Enhancer | str | Path | None = None, strength: float = 1.0,
             tile: int | None = None, *, overlap: int = DEFAULT_OVERLAP, exposure: float = 0.0,
-            device: str = "auto", output: str | Path | None = None):
+            brightness: float | None = None, device: str = "auto", output: str | Path | None = None):
     """Enhance a dark photo and return the same kind of thing (a video: the path written).
 
     ``image``: a path (returns a PIL image carrying the file's ICC profile and EXIF), a PIL image
@@ -217,13 +230,14 @@ def enhance(image, model: Enhancer | str | Path | None = None, strength: float =
     or a float tensor ``(3, H, W)`` / ``(B, 3, H, W)`` in [0, 1] (same shape, dtype and device).
     ``model``: None for the bundled default, a name, a ``.safetensors`` path or a loaded
     :func:`load_model`. ``strength`` 0..1 blends input to result; ``exposure`` adds stops of
-    light in linear space; ``tile`` as in :meth:`Enhancer.process`. A video path (``.mp4``,
+    light in linear space; ``brightness`` asks a model that takes a target (curve-unet trained
+    with exposure targets) for that output mean luma; ``tile`` as in :meth:`Enhancer.process`. A video path (``.mp4``,
     ``.mov``, ``.mkv``, ``.webm``) is enhanced into ``output`` (default: ``NAME_enhanced`` beside
     it, never over an existing file) and that path is returned; camera RAW paths read as 16 bits.
     """
     from .photo import join_array, split_array
 
-    options = EnhanceOptions(strength, exposure, tile, overlap)
+    options = EnhanceOptions(strength, exposure, tile, overlap, brightness)
     enhancer = _resolve(model, device)
 
     if isinstance(image, torch.Tensor):

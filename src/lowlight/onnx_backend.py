@@ -162,12 +162,24 @@ class OnnxNet:
         computed as the torch model computes them (they need no weights)."""
         if "stats" not in self.input_names:
             return None
+        return self._spec_net().context_stats(x.float())
+
+    @property
+    def takes_brightness(self) -> bool:
+        return "stats" in self.input_names and self._spec_net().takes_brightness
+
+    def with_brightness(self, stats: torch.Tensor, x: torch.Tensor, level: float) -> torch.Tensor:
+        return self._spec_net().with_brightness(stats, x, level)
+
+    def _spec_net(self):
+        """The torch model's own code, without its weights: what computes the graph's inputs."""
         if self._spec is None:
             from .models import create_model
+            from .models.registry import saved_args
 
-            with torch.device("meta"):  # the model's own code, without allocating its weights
-                self._spec = create_model(self.name, **self.args)
-        return self._spec.context_stats(x.float())
+            with torch.device("meta"):
+                self._spec = create_model(self.name, **saved_args(self.name, self.args))
+        return self._spec
 
     def __call__(self, x: torch.Tensor, stats: torch.Tensor | None = None) -> torch.Tensor:
         padded, size = pad_to_multiple(x.float().cpu().contiguous(), self.multiple)

@@ -204,6 +204,8 @@ def create_app(config: Optional[ServerConfig] = None, **overrides):
     async def enhance_endpoint(request: Request, file: UploadFile = File(..., description="the photo"),
                                strength: float = Form(1.0, description="0 keeps the input, 1 the full result"),
                                exposure: float = Form(0.0, description="stops of light added after"),
+                               brightness: Optional[float] = Form(None, description="the result's mean luma "
+                                                                  "0.01-0.99, for models that take a target"),
                                format: Optional[str] = Form(None, description="png, jpeg, webp or tiff [the input's]"),
                                quality: int = Form(95, description="JPEG/WebP quality 1-100"),
                                keep_metadata: bool = Form(False, description="keep EXIF (dropped by default)")):
@@ -216,7 +218,9 @@ def create_app(config: Optional[ServerConfig] = None, **overrides):
                 raise _Refused(400, "bad_request", f"format must be one of png, jpeg, webp, tiff; got {format!r}")
             try:
                 check_quality(quality)
-                options = EnhanceOptions(strength=strength, exposure=exposure)
+                options = EnhanceOptions(strength=strength, exposure=exposure, brightness=brightness)
+                if brightness is not None:
+                    model.check_brightness()
             except LowlightError as exc:
                 raise _Refused(400, "bad_request", str(exc)) from None
             declared = request.headers.get("content-length")

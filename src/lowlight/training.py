@@ -100,6 +100,22 @@ class _Repeated(torch.utils.data.Dataset):
         return self.base.sample(self.index[j], j)
 
 
+def training_pairs(cfg: TrainConfig) -> tuple[list, list, int]:
+    """A run's training pairs (``data`` then each ``extra_data``), its validation pairs, and how
+    many of the training pairs came from ``data``."""
+    train_pairs = find_pairs(Path(cfg.data), "train")
+    if cfg.val_data:
+        val_pairs = find_pairs(Path(cfg.val_data), "test")
+    else:
+        train_pairs, val_pairs = split_pairs(train_pairs, cfg.val_fraction, cfg.seed)
+    if cfg.max_pairs:
+        train_pairs = train_pairs[: cfg.max_pairs]
+    n_main = len(train_pairs)
+    for extra in cfg.extra_data:
+        train_pairs = train_pairs + find_pairs(Path(extra), "train")
+    return train_pairs, val_pairs, n_main
+
+
 def _load_init(net: torch.nn.Module, path: Path, name: str, log: Callable[[str], None]) -> None:
     """Start ``net`` from a weights file of the same model: every tensor whose name and shape
     match is loaded; parts the file lacks (a new branch) keep their fresh initialisation."""
@@ -186,19 +202,7 @@ class Trainer:
         self.best: dict = {}
 
     def _pairs(self):
-        """Training pairs (``data`` then each ``extra_data``), validation pairs, and how many came from ``data``."""
-        cfg = self.cfg
-        train_pairs = find_pairs(Path(cfg.data), "train")
-        if cfg.val_data:
-            val_pairs = find_pairs(Path(cfg.val_data), "test")
-        else:
-            train_pairs, val_pairs = split_pairs(train_pairs, cfg.val_fraction, cfg.seed)
-        if cfg.max_pairs:
-            train_pairs = train_pairs[: cfg.max_pairs]
-        n_main = len(train_pairs)
-        for extra in cfg.extra_data:
-            train_pairs = train_pairs + find_pairs(Path(extra), "train")
-        return train_pairs, val_pairs, n_main
+        return training_pairs(self.cfg)
 
     def _dataset(self, n_main: int) -> "_Repeated":
         """Every pair decoded now (a bad file fails before the run folder is touched); models that
@@ -206,7 +210,7 @@ class Trainer:
         cfg, net = self.cfg, self.members[0].net
         base = PairedDataset(self.train_pairs, gamma=cfg.gamma, resize=cfg.resize, crop=cfg.crop,
                              augment=cfg.augment, seed=cfg.seed,
-                             context=net.context_stats if net.uses_context else None)
+                             context=net.training_context if net.uses_context else None)
         for i in progress_bar(range(len(base)), self.progress, desc="loading pairs", unit="pair", leave=False):
             base.load(i)
         return _Repeated(base, cfg.repeat, n_main, cfg.data_repeat)
@@ -277,6 +281,9 @@ class Trainer:
                     with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
                         out = m.trained(low, *extra).float()
                         loss = self.criterion(forgive_white(out, high) if cfg.forgive_white else out, high)
+                        aux = getattr(m.net, "aux_loss", None)  # a model's own side loss (curve-unet's exposure guess)
+                        if aux is not None:
+                            loss = loss + aux.float()
                     m.scaler.scale(loss / cfg.accumulation).backward()
                 value = self.dist.all_mean([loss.item()], self.device)[0]  # every process sees the same loss
                 if not math.isfinite(value):

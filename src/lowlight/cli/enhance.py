@@ -31,6 +31,9 @@ def add_parsers(sub) -> None:
     g.add_argument("--strength", type=float, default=1.0, help="0 keeps the input, 1 the full enhancement [1]")
     g.add_argument("--exposure", type=float, default=0.0, metavar="STOPS",
                    help="brighten (+) or darken (-) the result by stops of light [0]")
+    g.add_argument("--brightness", type=float, metavar="LUMA",
+                   help="the result's mean luma, 0.01-0.99 (e.g. 0.45), for models that take a target "
+                        "(curve-unet trained with exposure targets) [the model's own choice]")
     g = p.add_argument_group("camera RAW (needs lowlight[raw])")
     g.add_argument("--raw-exposure", type=float, default=0.0, metavar="STOPS",
                    help="linear gain before the model, for very dark RAW frames (SID's amplification) [0]")
@@ -67,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
 
     suffix = args.suffix if args.suffix is not None else ("" if args.output else "_enhanced")
     check_quality(args.quality)  # up front: once, not once per file
-    options = EnhanceOptions(args.strength, args.exposure, args.tile, args.tile_overlap)  # checked up front
+    options = EnhanceOptions(args.strength, args.exposure, args.tile, args.tile_overlap,
+                             args.brightness)  # checked up front
     video = VideoOptions(args.codec, args.crf, smoothing=args.smoothing)
     check_exposure(args.raw_exposure)
     if args.engine == "ray":
@@ -79,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
     if args.codec and any(is_video_path(job.source) for job in jobs):
         check_codec(args.codec)  # before any model is loaded or file written
     enhancer = load_enhancer(args)
+    if options.brightness is not None:
+        enhancer.check_brightness()
 
     max_pixels = int(args.max_pixels) if args.max_pixels else None
     if max_pixels is not None and max_pixels < 1:

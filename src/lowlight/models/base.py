@@ -40,6 +40,21 @@ class EnhancementNet(nn.Module):
         """Whole-image conditioning of ``x`` ``(B, 3, H, W)``; None for models that need none."""
         return None
 
+    def training_context(self, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor | None:
+        """What training conditions on, from the whole dark image and its reference: by default
+        the same as inference (:meth:`context_stats` of ``low``)."""
+        return self.context_stats(low)
+
+    def with_brightness(self, stats: torch.Tensor, x: torch.Tensor, level: float) -> torch.Tensor:
+        """``stats`` (of ``x``) asking for an output of mean luma ``level``; only models that take a
+        brightness target (:attr:`takes_brightness`) can."""
+        raise NotImplementedError(f"{type(self).__name__} decides its own brightness")
+
+    @property
+    def takes_brightness(self) -> bool:
+        """Whether :meth:`with_brightness` works (the model is conditioned on a brightness target)."""
+        return False
+
     def forward(self, x: torch.Tensor, stats: torch.Tensor | None = None) -> torch.Tensor:
         """``stats``: :meth:`context_stats` of the full image when ``x`` is one tile of it."""
         if stats is None:

@@ -15,6 +15,12 @@ bilateral filter, both upsampled bilinearly to full resolution. Then, per pixel:
    (dark frames carry the cast of their light and sensor, good photos keep theirs), then a
    hue-preserving limit so no channel passes 1.
 
+How much to brighten the whole image is explicit (``exposure``): the U-Net's bottleneck is
+conditioned on a target, the log of the output's mean luma over the input's. In training the
+target is the reference's own, so the network learns to follow it; a small predictor learns to
+guess it from the whole-image context (statistics, noise level, thumbnail), and that guess is used
+unless a caller sets the target (``lowlight enhance --brightness``).
+
 What that buys, by construction rather than by training: a flat input gives a flat output (no
 pixel-shuffle, no transposed convolution, replicate padding: nothing periodic), a neutral grey
 stays neutral (it has no cast to remove), no pixel gets darker, and no pixel below white is
@@ -35,10 +41,62 @@ import torch.nn.functional as F
 from ..color import luma
 from .base import EnhancementNet
 from .common import unet_pass
-from .gain_unet import N_STATS, GlobalContext, image_descriptor, image_statistics
+from .gain_unet import N_STATS, THUMB_FEATURES, GlobalContext, ThumbnailEncoder, image_descriptor, image_statistics
 from .registry import register_model
 
 SPATIAL = 0.5    #: the denoiser's spatial weight ``exp(-SPATIAL * |d|^2)``: sigma of one tap
+#: What ``exposure`` models append to the context: the noise level, a flag and a target
+#: (log of the output's mean luma over the input's); flag 0 means "the model's own guess".
+EXPOSURE_SLOTS = 3
+
+
+def noise_level(x: torch.Tensor) -> torch.Tensor:
+    """``(B, 1)``: log of the median absolute 3x3 high-pass of ``sqrt(luma)`` over the whole image.
+
+    Shot noise has about constant spread in ``sqrt(luma)``, so this reads how noisy the frame is
+    at any brightness: an under-exposed frame is grainy where a low-key photo, dark on purpose,
+    is clean, a cue its thumbnail (noise averaged away) and its statistics do not carry.
+    """
+    g = torch.sqrt(luma(x.float(), axis=1).unsqueeze(1).clamp_min(0.0) + 1e-4)
+    hp = g - F.avg_pool2d(F.pad(g, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+    return torch.log(hp.abs().flatten(1).median(dim=1).values + 1e-4).unsqueeze(1)
+
+
+def log_mean_luma(x: torch.Tensor) -> torch.Tensor:
+    """``(B, 1)``: log of each image's mean luma (what the exposure target is measured in)."""
+    return torch.log(luma(x.float(), axis=1).mean(dim=(1, 2)) + 1e-3).unsqueeze(1)
+
+
+class ExposurePredictor(nn.Module):
+    """How much to brighten a whole image: ``log(mean luma out / mean luma in)`` >= 0, from its
+    statistics, its noise level and its thumbnail's content (what kind of scene, how bright its
+    reference should be). Trained on its own loss against the references' brightness."""
+
+    def __init__(self, thumb: int, hidden: int = 64):
+        super().__init__()
+        self.encoder = ThumbnailEncoder(thumb)
+        self.mlp = nn.Sequential(nn.Linear(N_STATS + 1 + THUMB_FEATURES, hidden), nn.LeakyReLU(0.1),
+                                 nn.Linear(hidden, hidden), nn.LeakyReLU(0.1), nn.Linear(hidden, 1))
+        with torch.no_grad():
+            self.mlp[-1].bias.fill_(1.0)
+
+    def forward(self, descriptor: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        f = torch.cat([descriptor[:, :N_STATS], noise, self.encoder(descriptor[:, N_STATS:])], dim=1)
+        return F.softplus(self.mlp(f))
+
+
+class ExposureFiLM(nn.Module):
+    """Modulate bottleneck features by the exposure target (FiLM); starts as the identity."""
+
+    def __init__(self, channels: int, hidden: int = 32):
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(1, hidden), nn.LeakyReLU(0.1), nn.Linear(hidden, 2 * channels))
+        nn.init.zeros_(self.mlp[-1].weight)
+        nn.init.zeros_(self.mlp[-1].bias)
+
+    def forward(self, y: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        scale, shift = self.mlp(target)[:, :, None, None].chunk(2, dim=1)
+        return y * (1 + scale) + shift
 
 
 def curve_knots(knots: int) -> torch.Tensor:
@@ -152,7 +210,7 @@ class Up(nn.Module):
 @register_model("curve-unet", "the default: local tone curves on max(RGB) + edge-aware denoising, "
                 "predicted at 1/4 resolution from the image and its whole-image statistics",
                 width=24, factor=4, blocks=(1, 2, 2), knots=16, thumb=64, colour=0.25, top_slope=0.2,
-                coarse_curve=True)
+                coarse_curve=True, exposure=False)
 class CurveUNet(EnhancementNet):
     """Input and output ``(B, 3, H, W)`` in [0, 1]; any size (padded, cropped back).
 
@@ -163,13 +221,17 @@ class CurveUNet(EnhancementNet):
     the least slope of the tone curve next to white (a bound ``1 - top_slope * (1 - v)``);
     ``coarse_curve`` builds each tone curve at 1/4 resolution and interpolates its knot values
     (:func:`knot_values`), rather than interpolating its parameters: the same guarantees, about
-    a third less time at full resolution.
+    a third less time at full resolution. ``exposure`` makes how much to brighten explicit: an
+    :class:`ExposurePredictor` guesses the output's mean luma and the U-Net is conditioned on it
+    (in training on the reference's own, :meth:`training_context`), and a caller may set it
+    (:meth:`with_exposure`).
     """
 
     uses_context = True
 
     def __init__(self, width: int = 24, factor: int = 4, blocks: tuple = (1, 2, 2), knots: int = 16,
-                 thumb: int = 64, colour: float = 0.25, top_slope: float = 0.2, coarse_curve: bool = False):
+                 thumb: int = 64, colour: float = 0.25, top_slope: float = 0.2, coarse_curve: bool = False,
+                 exposure: bool = False):
         super().__init__()
         self.top_slope, self.coarse_curve = top_slope, coarse_curve
         chans = [width * 2 ** i for i in range(len(blocks))]
@@ -184,6 +246,14 @@ class CurveUNet(EnhancementNet):
         self.context = GlobalContext(chans[-1], thumb=thumb)
         self.colour = nn.Sequential(nn.Linear(N_STATS, 32), nn.LeakyReLU(0.1), nn.Linear(32, 1))
         self.head = nn.Conv2d(chans[0], knots + 4, 3, padding=1, padding_mode="replicate")
+        self.exposure = exposure
+        if exposure:
+            if not thumb:
+                raise ValueError("curve-unet: exposure needs the thumbnail (thumb > 0)")
+            self.predictor = ExposurePredictor(thumb)
+            self.exposure_film = ExposureFiLM(chans[-1])
+        #: The predictor's loss on the last training batch (``exposure`` models; None otherwise).
+        self.aux_loss: torch.Tensor | None = None
         with torch.no_grad():  # start as a gamma-2.2 brightening with mild smoothing, neutral colour
             self.head.weight.mul_(0.1)
             self.head.bias.zero_()
@@ -194,12 +264,50 @@ class CurveUNet(EnhancementNet):
 
     def context_stats(self, x: torch.Tensor) -> torch.Tensor:
         """What :meth:`forward` conditions on, from the whole image (tiles share it)."""
-        return image_descriptor(x, self.thumb) if self.thumb else image_statistics(x)
+        stats = image_descriptor(x, self.thumb) if self.thumb else image_statistics(x)
+        if self.exposure:
+            stats = torch.cat([stats, noise_level(x), stats.new_zeros(stats.shape[0], 2)], dim=1)
+        return stats
+
+    @staticmethod
+    def with_exposure(stats: torch.Tensor, log_ratio: torch.Tensor | float) -> torch.Tensor:
+        """``stats`` of an ``exposure`` model with the target set: the output's mean luma should be
+        ``exp(log_ratio)`` times the input's (>= 0: the tone curve never darkens)."""
+        target = torch.as_tensor(log_ratio, dtype=stats.dtype, device=stats.device).reshape(-1, 1)
+        target = target.clamp_min(0.0).expand(stats.shape[0], 1)
+        return torch.cat([stats[:, :-2], torch.ones_like(target), target], dim=1)
+
+    @property
+    def takes_brightness(self) -> bool:
+        return self.exposure
+
+    def with_brightness(self, stats: torch.Tensor, x: torch.Tensor, level: float) -> torch.Tensor:
+        """Ask for an output of mean luma ``level`` (never below the input's: nothing darkens)."""
+        if not self.exposure:
+            return super().with_brightness(stats, x, level)
+        return self.with_exposure(stats, math.log(level + 1e-3) - log_mean_luma(x))
+
+    def training_context(self, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
+        """The context with the target the reference shows (an ``exposure`` model learns to follow
+        it, and its predictor learns to guess it)."""
+        stats = self.context_stats(low)
+        if not self.exposure:
+            return stats
+        return self.with_exposure(stats, log_mean_luma(high) - log_mean_luma(low))
 
     def forward_padded(self, x: torch.Tensor, stats: torch.Tensor) -> torch.Tensor:
         """The network on an input whose sides are multiples of :attr:`multiple` (what ONNX exports)."""
+        bottleneck = lambda f: self.context(f, stats)  # noqa: E731
+        if self.exposure:
+            noise, flag, given = stats[:, -3:-2], stats[:, -2:-1], stats[:, -1:]
+            stats = stats[:, :-EXPOSURE_SLOTS]
+            guess = self.predictor(stats, noise)
+            if self.training:
+                self.aux_loss = (flag * (guess - given).abs()).sum() / flag.sum().clamp_min(1.0)
+            target = torch.where(flag > 0.5, given, guess)
+            bottleneck = lambda f: self.exposure_film(self.context(f, stats), target)  # noqa: E731
         y = self.stem(F.pixel_unshuffle(x, self.factor))
-        y = unet_pass(y, self.encoders, self.downs, self.ups, self.decoders, lambda f: self.context(f, stats))
+        y = unet_pass(y, self.encoders, self.downs, self.ups, self.decoders, bottleneck)
         k = self.knots.numel() - 1
         up = lambda t: F.interpolate(t, scale_factor=self.factor, mode="bilinear", align_corners=False)  # noqa: E731
         h = self.head(y)

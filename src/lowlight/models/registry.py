@@ -61,6 +61,19 @@ def model_args(name: str, **overrides: Any) -> dict[str, Any]:
     return {**entry.defaults, **overrides}
 
 
+def saved_args(name: str, saved: dict[str, Any]) -> dict[str, Any]:
+    """Constructor arguments for the ``model_args`` a weights file records. An argument the file
+    does not name predates it: it takes the constructor's own default (how the model computed
+    before the argument existed), not the registry's current default."""
+    import inspect
+
+    entry = get_entry(name)
+    params = inspect.signature(entry.builder).parameters
+    before = {k: params[k].default for k in entry.defaults
+              if k in params and params[k].default is not inspect.Parameter.empty}
+    return {**entry.defaults, **before, **saved}
+
+
 def create_model(name: str, **overrides: Any) -> nn.Module:
     """Build a freshly initialised model by name (weights come from :mod:`lowlight.checkpoint`)."""
     entry = get_entry(name)
