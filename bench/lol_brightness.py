@@ -6,8 +6,10 @@ the input, output and reference mean grey levels, plain PSNR and PSNR after scal
 the reference's mean (GT-mean), so the brightness share of the error is visible image by image,
 and how far the nearest training pair's number is (LOL numbers its pairs in shooting order, so
 near numbers are usually the same room): means are given for images with and without one nearby.
-Last, (3) PSNR when every output is scaled by one factor, on eval15 and on the pairs training holds
-out (10%, seed 0, as the shipped configs): is the model too bright or too dark overall?
+Then (3) PSNR when every output is scaled by one factor, on eval15 and on the pairs training holds
+out (10%, seed 0, as the shipped configs): is the model too bright or too dark overall? Last, (4)
+for a model that takes a brightness target (``--brightness``): PSNR when it is given each
+reference's own mean luma, the ceiling a better guess of the brightness would reach.
 
     python bench/lol_brightness.py [--data ../shared/datasets/LOL-v1] [--weights FILE | --model NAME]
 """
@@ -21,7 +23,8 @@ import numpy as np
 
 from lowlight.data import find_pairs, split_pairs
 from lowlight.evaluation import score
-from lowlight.inference import load_model
+from lowlight.inference import enhance, load_model
+from lowlight.metrics import mean_luma
 from lowlight.photo import read_image
 
 NEAR = 5  #: a training pair this close in number counts as the same scene
@@ -91,6 +94,17 @@ def main() -> None:
     for label, outs, hs in ((f"{len(held_out)} held-out our485 pairs", held_outs, held_refs),
                             ("eval15", outputs, refs)):
         print(f"| {label} | " + " | ".join(f"{scaled_psnr(outs, hs, f):.2f}" for f in SCALES) + " |")
+
+    if getattr(model.net, "takes_brightness", False):
+        print("\n| given the reference's mean luma | PSNR | SSIM | its own guess: PSNR |")
+        print("|---|---|---|---|")
+        for label, pairs, outs in ((f"{len(held_out)} held-out our485 pairs", held_out, held_outs),
+                                   ("eval15", find_pairs(args.data, "test"), outputs)):
+            told = [score(enhance(read_image(p.low), model, brightness=mean_luma(read_image(p.high))),
+                          read_image(p.high)) for p in pairs]
+            own = np.mean([score(o.astype(np.uint8), read_image(p.high))["psnr"] for o, p in zip(outs, pairs)])
+            print(f"| {label} | {np.mean([t['psnr'] for t in told]):.2f} | {np.mean([t['ssim'] for t in told]):.4f} "
+                  f"| {own:.2f} |")
 
 
 if __name__ == "__main__":
