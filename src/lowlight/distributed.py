@@ -62,6 +62,12 @@ class DistContext:
         torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
         return bool(t.item() > 0)
 
+    def barrier(self) -> None:
+        """Wait for every process (at the end of a run: no process tears the group down while
+        another still writes, which gloo answers by aborting it)."""
+        if self.active:
+            torch.distributed.barrier()
+
     def close(self) -> None:
         if self.started and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()

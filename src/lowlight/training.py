@@ -407,6 +407,8 @@ def train(cfg: TrainConfig, resume: bool = False, log: Callable[[str], None] = p
         elif trainer.dist.main:
             out.mkdir(parents=True, exist_ok=True)
         trainer.write_config()
-        return trainer.run()
+        result = trainer.run()
+        trainer.dist.barrier()  # only on success: a failed process must not wait for the others
+        return result
     finally:
         trainer.dist.close()
