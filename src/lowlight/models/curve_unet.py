@@ -15,8 +15,8 @@ bilateral filter, both upsampled bilinearly to full resolution. Then, per pixel:
    (dark frames carry the cast of their light and sensor, good photos keep theirs), then a
    hue-preserving limit so no channel passes 1.
 
-How much to brighten the whole image is explicit (``exposure``): the U-Net's bottleneck is
-conditioned on a target, the log of the output's mean luma over the input's. In training the
+With ``exposure`` (off in the shipped weights; docs/MODEL.md says why), how much to brighten the
+whole image is explicit: the U-Net's bottleneck is conditioned on a target, the log of the output's mean luma over the input's. In training the
 target is the reference's own, so the network learns to follow it; a small predictor learns to
 guess it from the whole-image context (statistics, noise level, thumbnail), and that guess is used
 unless a caller sets the target (``lowlight enhance --brightness``).
