@@ -15,11 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from lowlight.classical import make_method
 from lowlight.data import find_pairs
 from lowlight.evaluation import score
-from lowlight.inference import enhance, load_model
 from lowlight.photo import read_image
+from real_photos import contenders  # bench/: the same NAME=FILE models and classical methods
 
 SIZES = ((64, 48), (128, 96), (256, 192), (600, 400))
 
@@ -30,13 +29,7 @@ def main() -> None:
     ap.add_argument("--weights", nargs="*", default=["curve-unet"], help="NAME or LABEL=FILE [curve-unet]")
     ap.add_argument("--methods", nargs="*", default=["lime"], help="classical methods [lime]")
     args = ap.parse_args()
-    runners = {}
-    for spec in args.weights:
-        label, _, path = spec.partition("=")
-        model = load_model(path or label, device="cpu")
-        runners[label] = lambda a, m=model: enhance(a, m)
-    for name in args.methods:
-        runners[name] = make_method(name)
+    runners = contenders(args.methods, args.weights)
     pairs = [(read_image(p.low), read_image(p.high)) for p in find_pairs(args.data, "test")]
     print("| crop (centre) | " + " | ".join(runners) + " |")
     print("|---|" + "---|" * len(runners))
