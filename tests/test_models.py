@@ -1,4 +1,5 @@
 import hashlib
+import math
 
 import pytest
 import torch
@@ -67,6 +68,7 @@ ARCH_DIGESTS = {
     ("gain-unet", (("width", 4), ("blocks", (1, 1)))): "499fa2bc81dc6c4b",
     ("curve-unet", (("width", 4), ("thumb", 8))): "93d0cb38222c43ae",
     ("curve-unet", (("width", 4), ("thumb", 8), ("exposure", True))): "84f53044e180584a",  # + predictor and FiLM
+    ("curve-unet", (("width", 4), ("thumb", 8), ("headroom", True))): "b4a904c7388771a4",  # + the headroom FiLM
 }
 
 
@@ -103,21 +105,24 @@ def test_gain_unet_starts_as_a_plain_gain_and_fits_the_budget():
     assert count_parameters(full) <= 2_000_000
 
 
-def _scrambled_curve_unet(seed: int = 0, exposure: bool = False):
+VARIANTS = [{}, {"exposure": True}, {"headroom": True}]  #: curve-unet's optional conditioning
+
+
+def _scrambled_curve_unet(seed: int = 0, exposure: bool = False, **variant):
     """A curve-unet with every parameter randomised: its guarantees must not depend on training."""
     torch.manual_seed(seed)
-    net = create_model("curve-unet", width=8, thumb=16, exposure=exposure).eval()
+    net = create_model("curve-unet", width=8, thumb=16, exposure=exposure, **variant).eval()
     with torch.no_grad():
         for p in net.parameters():
             p.add_(torch.randn_like(p) * 0.3)
     return net
 
 
-@pytest.mark.parametrize("exposure", [False, True])
+@pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("level", [0.02, 0.2, 0.5, 0.9])
 @pytest.mark.parametrize("tint", [(1.0, 1.0, 1.0), (1.0, 0.8, 0.55)])
-def test_curve_unet_flat_in_flat_out_and_grey_stays_grey(level, tint, exposure):
-    net = _scrambled_curve_unet(exposure=exposure)
+def test_curve_unet_flat_in_flat_out_and_grey_stays_grey(level, tint, variant):
+    net = _scrambled_curve_unet(**variant)
     x = torch.full((1, 3, 37, 53), level) * torch.tensor(tint).view(1, 3, 1, 1)
     with torch.no_grad():
         y = net(x)
@@ -127,11 +132,11 @@ def test_curve_unet_flat_in_flat_out_and_grey_stays_grey(level, tint, exposure):
         assert (y.amax(dim=1) - y.amin(dim=1)).max().item() < 1e-5  # neutral stays neutral
 
 
-@pytest.mark.parametrize("exposure", [False, True])
-def test_curve_unet_never_darkens_and_never_clips_what_was_not_clipped(exposure):
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_curve_unet_never_darkens_and_never_clips_what_was_not_clipped(variant):
     """The tone and colour stages, with the denoiser switched off (it averages neighbours, so it
     may move a pixel at an edge; its own test is below)."""
-    net = _scrambled_curve_unet(1, exposure)
+    net = _scrambled_curve_unet(1, **variant)
     with torch.no_grad():
         k = net.knots.numel() - 1
         net.head.weight[k:].zero_()
@@ -243,3 +248,32 @@ def test_bilateral_is_an_edge_aware_average():
     step[..., 15:] = 1.0
     kept = bilateral(step, step[:, :1], ones * 0.01, ones * 1e4)
     assert torch.allclose(kept, step, atol=1e-4)  # a strong edge in the guide is not blurred
+
+
+def test_headroom_cues_tell_a_cut_frame_from_a_photo_dark_on_purpose():
+    """A frame given a tenth of the light has its brightest content near a tenth of white and is
+    grainy; the same scene, low-key but exposed, reaches white and is clean."""
+    from lowlight.models.curve_unet import headroom_cues
+
+    torch.manual_seed(7)
+    scene = torch.linspace(0.02, 0.4, 128).view(1, 1, 1, 128).repeat(1, 3, 96, 1)  # dark, smooth
+    scene[..., 10:60, 90:120] = 1.0  # a white window
+    cut = (scene * 0.1 + 0.01 * torch.randn(1, 1, 96, 128)).clamp(0, 1)
+    q_scene, q_cut = headroom_cues(scene), headroom_cues(cut)
+    assert q_scene[0, 1] > math.log(0.9) and q_cut[0, 1] < math.log(0.2)  # 99th percentile of the peaks
+    assert q_cut[0, 2] > q_scene[0, 2]  # the noise level
+
+
+def test_adding_headroom_to_a_trained_model_changes_nothing_until_it_is_trained():
+    """The headroom FiLM starts as the identity, so stage 3 can start from stage 2's weights."""
+    torch.manual_seed(8)
+    plain = create_model("curve-unet", width=8, thumb=16).eval()
+    with torch.no_grad():
+        for p in plain.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    cued = create_model("curve-unet", width=8, thumb=16, headroom=True).eval()
+    missing, unexpected = cued.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and all(k.startswith("headroom_film.") for k in missing)
+    x = torch.rand(1, 3, 40, 56) * 0.3
+    with torch.no_grad():
+        assert torch.allclose(cued(x), plain(x), atol=1e-6)

@@ -21,6 +21,10 @@ target is the reference's own, so the network learns to follow it; a small predi
 guess it from the whole-image context (statistics, noise level, thumbnail), and that guess is used
 unless a caller sets the target (``lowlight enhance --brightness``).
 
+With ``headroom``, the bottleneck also sees two cues that tell an under-exposed frame from one
+that is dark on purpose (:func:`headroom_cues`): how far its brightest content stays from white
+(a frame cut 4x has nothing near white; a low-key photo has its highlights) and how noisy it is.
+
 What that buys, by construction rather than by training: a flat input gives a flat output (no
 pixel-shuffle, no transposed convolution, replicate padding: nothing periodic), a neutral grey
 stays neutral (it has no cast to remove), no pixel gets darker, and no pixel below white is
@@ -48,6 +52,10 @@ SPATIAL = 0.5    #: the denoiser's spatial weight ``exp(-SPATIAL * |d|^2)``: sig
 #: What ``exposure`` models append to the context: the noise level, a flag and a target
 #: (log of the output's mean luma over the input's); flag 0 means "the model's own guess".
 EXPOSURE_SLOTS = 3
+#: What ``headroom`` models append to the context (before any exposure slots): the log of the
+#: 90th and 99th percentiles of the brightest channel, max-pooled to 64x64, and the noise level.
+HEADROOM_SLOTS = 3
+CUE_SIDE = 64
 
 
 def noise_level(x: torch.Tensor) -> torch.Tensor:
@@ -60,6 +68,16 @@ def noise_level(x: torch.Tensor) -> torch.Tensor:
     g = torch.sqrt(luma(x.float(), axis=1).unsqueeze(1).clamp_min(0.0) + 1e-4)
     hp = g - F.avg_pool2d(F.pad(g, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
     return torch.log(hp.abs().flatten(1).median(dim=1).values + 1e-4).unsqueeze(1)
+
+
+def headroom_cues(x: torch.Tensor) -> torch.Tensor:
+    """``(B, 3)``: where the image's brightest content sits (log of the 90th and 99th percentiles
+    of max(R, G, B), max-pooled to 64x64 so a few bright pixels per cell count) and its
+    :func:`noise_level`. A frame exposed for a tenth of the light has its highlights near a tenth
+    of white and is grainy; a photo that is dark on purpose reaches white and is clean."""
+    peak = F.adaptive_max_pool2d(x.float().amax(dim=1, keepdim=True), (CUE_SIDE, CUE_SIDE)).flatten(1)
+    q = torch.quantile(peak.clamp(0.0, 1.0), torch.tensor([0.9, 0.99], device=x.device), dim=1).T
+    return torch.cat([torch.log(q + 1e-3), noise_level(x)], dim=1)
 
 
 def log_mean_luma(x: torch.Tensor) -> torch.Tensor:
@@ -86,11 +104,12 @@ class ExposurePredictor(nn.Module):
 
 
 class ExposureFiLM(nn.Module):
-    """Modulate bottleneck features by the exposure target (FiLM); starts as the identity."""
+    """Modulate bottleneck features by a few numbers (FiLM): the exposure target, or the
+    :func:`headroom_cues`; starts as the identity, so adding it leaves a trained model unchanged."""
 
-    def __init__(self, channels: int, hidden: int = 32):
+    def __init__(self, channels: int, hidden: int = 32, inputs: int = 1):
         super().__init__()
-        self.mlp = nn.Sequential(nn.Linear(1, hidden), nn.LeakyReLU(0.1), nn.Linear(hidden, 2 * channels))
+        self.mlp = nn.Sequential(nn.Linear(inputs, hidden), nn.LeakyReLU(0.1), nn.Linear(hidden, 2 * channels))
         nn.init.zeros_(self.mlp[-1].weight)
         nn.init.zeros_(self.mlp[-1].bias)
 
@@ -210,7 +229,7 @@ class Up(nn.Module):
 @register_model("curve-unet", "the default: local tone curves on max(RGB) + edge-aware denoising, "
                 "predicted at 1/4 resolution from the image and its whole-image statistics",
                 width=24, factor=4, blocks=(1, 2, 2), knots=16, thumb=64, colour=0.25, top_slope=0.2,
-                coarse_curve=True, exposure=False)
+                coarse_curve=True, exposure=False, headroom=False)
 class CurveUNet(EnhancementNet):
     """Input and output ``(B, 3, H, W)`` in [0, 1]; any size (padded, cropped back).
 
@@ -224,14 +243,14 @@ class CurveUNet(EnhancementNet):
     a third less time at full resolution. ``exposure`` makes how much to brighten explicit: an
     :class:`ExposurePredictor` guesses the output's mean luma and the U-Net is conditioned on it
     (in training on the reference's own, :meth:`training_context`), and a caller may set it
-    (:meth:`with_exposure`).
+    (:meth:`with_exposure`). ``headroom`` conditions the bottleneck on :func:`headroom_cues` too.
     """
 
     uses_context = True
 
     def __init__(self, width: int = 24, factor: int = 4, blocks: tuple = (1, 2, 2), knots: int = 16,
                  thumb: int = 64, colour: float = 0.25, top_slope: float = 0.2, coarse_curve: bool = False,
-                 exposure: bool = False):
+                 exposure: bool = False, headroom: bool = False):
         super().__init__()
         self.top_slope, self.coarse_curve = top_slope, coarse_curve
         chans = [width * 2 ** i for i in range(len(blocks))]
@@ -246,7 +265,9 @@ class CurveUNet(EnhancementNet):
         self.context = GlobalContext(chans[-1], thumb=thumb)
         self.colour = nn.Sequential(nn.Linear(N_STATS, 32), nn.LeakyReLU(0.1), nn.Linear(32, 1))
         self.head = nn.Conv2d(chans[0], knots + 4, 3, padding=1, padding_mode="replicate")
-        self.exposure = exposure
+        self.exposure, self.headroom = exposure, headroom
+        if headroom:
+            self.headroom_film = ExposureFiLM(chans[-1], inputs=HEADROOM_SLOTS)
         if exposure:
             if not thumb:
                 raise ValueError("curve-unet: exposure needs the thumbnail (thumb > 0)")
@@ -265,6 +286,8 @@ class CurveUNet(EnhancementNet):
     def context_stats(self, x: torch.Tensor) -> torch.Tensor:
         """What :meth:`forward` conditions on, from the whole image (tiles share it)."""
         stats = image_descriptor(x, self.thumb) if self.thumb else image_statistics(x)
+        if self.headroom:
+            stats = torch.cat([stats, headroom_cues(x)], dim=1)
         if self.exposure:
             stats = torch.cat([stats, noise_level(x), stats.new_zeros(stats.shape[0], 2)], dim=1)
         return stats
@@ -297,15 +320,24 @@ class CurveUNet(EnhancementNet):
 
     def forward_padded(self, x: torch.Tensor, stats: torch.Tensor) -> torch.Tensor:
         """The network on an input whose sides are multiples of :attr:`multiple` (what ONNX exports)."""
-        bottleneck = lambda f: self.context(f, stats)  # noqa: E731
+        target = cues = None
         if self.exposure:
             noise, flag, given = stats[:, -3:-2], stats[:, -2:-1], stats[:, -1:]
             stats = stats[:, :-EXPOSURE_SLOTS]
+        if self.headroom:
+            cues, stats = stats[:, -HEADROOM_SLOTS:], stats[:, :-HEADROOM_SLOTS]
+        if self.exposure:
             guess = self.predictor(stats, noise)
             if self.training:
                 self.aux_loss = (flag * (guess - given).abs()).sum() / flag.sum().clamp_min(1.0)
             target = torch.where(flag > 0.5, given, guess)
-            bottleneck = lambda f: self.exposure_film(self.context(f, stats), target)  # noqa: E731
+
+        def bottleneck(f: torch.Tensor) -> torch.Tensor:
+            f = self.context(f, stats)
+            if cues is not None:
+                f = self.headroom_film(f, cues)
+            return f if target is None else self.exposure_film(f, target)
+
         y = self.stem(F.pixel_unshuffle(x, self.factor))
         y = unet_pass(y, self.encoders, self.downs, self.ups, self.decoders, bottleneck)
         k = self.knots.numel() - 1
