@@ -9,9 +9,13 @@ near numbers are usually the same room): means are given for images with and wit
 Then (3) PSNR when every output is scaled by one factor, on eval15 and on the pairs training holds
 out (10%, seed 0, as the shipped configs): is the model too bright or too dark overall? Last, (4)
 for a model that takes a brightness target (``--brightness``): PSNR when it is given each
-reference's own mean luma, the ceiling a better guess of the brightness would reach.
+reference's own mean luma, the ceiling a better guess of the brightness would reach. With
+``--readability``, first: can the reference's brightness be read off the input's whole-image
+statistics (channel means, luma quantiles and a 16-bin log histogram, noise in five brightness
+bands and in chroma)? Ridge regression of log reference mean luma on them, 5-fold cross-validated
+on our485 and fitted on all of it for eval15, against the plain spread of that log.
 
-    python bench/lol_brightness.py [--data ../shared/datasets/LOL-v1] [--weights FILE | --model NAME]
+    python bench/lol_brightness.py [--data ../shared/datasets/LOL-v1] [--weights FILE | --model NAME] [--readability]
 """
 
 from __future__ import annotations
@@ -20,10 +24,12 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from scipy.ndimage import uniform_filter
 
 from lowlight.data import find_pairs, split_pairs
 from lowlight.evaluation import score
 from lowlight.inference import enhance, load_model
+from lowlight.color import luma
 from lowlight.metrics import mean_luma
 from lowlight.photo import read_image
 
@@ -45,13 +51,64 @@ def log_fit(inputs: np.ndarray, refs: np.ndarray) -> dict[str, float]:
             "resid": float(np.std(y - (slope * x + intercept)))}
 
 
+def descriptors(low: np.ndarray) -> np.ndarray:
+    """Whole-image statistics of an 8-bit dark input that could tell how bright its reference is."""
+    rgb = low.astype(np.float32) / 255.0
+    y = luma(rgb)
+    root = np.sqrt(y)
+    detail = np.abs(root - uniform_filter(root, 3))  # shot noise has one spread in sqrt(luma)
+    edges = np.quantile(root, np.linspace(0, 1, 6))
+    band_noise = [np.median(detail[(root >= a) & (root <= b)]) for a, b in zip(edges[:-1], edges[1:])]
+    chroma = rgb - y[..., None]
+    chroma_noise = [np.median(np.abs(c - uniform_filter(c, 3))) for c in np.moveaxis(chroma, -1, 0)]
+    hist = np.histogram(np.log(y + 1e-3), bins=16, range=(np.log(1e-3), 0.0))[0] / y.size
+    return np.concatenate([rgb.reshape(-1, 3).mean(0), np.quantile(y, [0.1, 0.5, 0.9, 0.99, 0.999]),
+                           [np.log(y + 1e-3).mean(), y.std()], hist,
+                           np.log(np.array(band_noise) + 1e-4), np.log(np.array(chroma_noise) + 1e-4)])
+
+
+def ridge_rms(x: np.ndarray, y: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
+              lam: float = 10.0, folds: int = 5) -> tuple[float, float]:
+    """RMS error of ridge regression (standardised inputs): ``folds``-fold on ``x``, then fitted on
+    all of ``x`` for ``x_test``."""
+    mu, sd = x.mean(0), x.std(0) + 1e-6
+
+    def fit_predict(a, b, c):
+        a1 = np.c_[(a - mu) / sd, np.ones(len(a))]
+        w = np.linalg.solve(a1.T @ a1 + lam * np.eye(a1.shape[1]), a1.T @ b)
+        return np.c_[(c - mu) / sd, np.ones(len(c))] @ w
+
+    fold = np.random.default_rng(0).permutation(len(x)) % folds
+    err = np.concatenate([fit_predict(x[fold != k], y[fold != k], x[fold == k]) - y[fold == k]
+                          for k in range(folds)])
+    return float(np.sqrt(np.mean(err ** 2))), float(np.sqrt(np.mean((fit_predict(x, y, x_test) - y_test) ** 2)))
+
+
+def readability(data: Path) -> None:
+    """How well whole-image statistics of the input predict the reference's log mean luma."""
+    sets = {}
+    for split in ("train", "test"):
+        pairs = find_pairs(data, split)
+        sets[split] = (np.array([descriptors(read_image(p.low)) for p in pairs]),
+                       np.array([np.log(mean_luma(read_image(p.high))) for p in pairs]))
+    (x, y), (xt, yt) = sets["train"], sets["test"]
+    cv, test = ridge_rms(x, y, xt, yt)
+    print("| log reference mean luma | our485, 5-fold | eval15 |\n|---|---|---|")
+    print(f"| spread (std) | {y.std():.3f} | {yt.std():.3f} |")
+    print(f"| ridge on {x.shape[1]} input statistics: RMS error | {cv:.3f} | {test:.3f} |\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "LOL-v1"
     parser.add_argument("--data", type=Path, default=default)
     parser.add_argument("--weights", help="weights file [the bundled default model]")
     parser.add_argument("--model", help="bundled model name, instead of --weights")
+    parser.add_argument("--readability", action="store_true",
+                        help="first, how well input statistics predict the reference's brightness")
     args = parser.parse_args()
+    if args.readability:
+        readability(args.data)
 
     train_pairs = find_pairs(args.data, "train")
     numbers = np.array([int(p.name) for p in train_pairs if p.name.isdigit()])
