@@ -13,7 +13,8 @@ reference's own mean luma, the ceiling a better guess of the brightness would re
 ``--readability``, first: can the reference's brightness be read off the input's whole-image
 statistics (channel means, luma quantiles and a 16-bin log histogram, noise in five brightness
 bands and in chroma)? Ridge regression of log reference mean luma on them, 5-fold cross-validated
-on our485 and fitted on all of it for eval15, against the plain spread of that log.
+on our485 and fitted on all of it for eval15, against the plain spread of that log and against
+taking the nearest-numbered training pair's (the same room, usually).
 
     python bench/lol_brightness.py [--data ../shared/datasets/LOL-v1] [--weights FILE | --model NAME] [--readability]
 """
@@ -88,14 +89,21 @@ def readability(data: Path) -> None:
     """How well whole-image statistics of the input predict the reference's log mean luma."""
     sets = {}
     for split in ("train", "test"):
-        pairs = find_pairs(data, split)
+        pairs = [p for p in find_pairs(data, split) if p.name.isdigit()]
         sets[split] = (np.array([descriptors(read_image(p.low)) for p in pairs]),
-                       np.array([np.log(mean_luma(read_image(p.high))) for p in pairs]))
-    (x, y), (xt, yt) = sets["train"], sets["test"]
+                       np.array([np.log(mean_luma(read_image(p.high))) for p in pairs]),
+                       np.array([int(p.name) for p in pairs]))
+    (x, y, n), (xt, yt, nt) = sets["train"], sets["test"]
     cv, test = ridge_rms(x, y, xt, yt)
+    # The same room: the reference brightness of the nearest-numbered our485 pair (itself excluded).
+    gap = np.abs(n[None, :] - n[:, None]).astype(float)
+    np.fill_diagonal(gap, np.inf)
+    near_cv = float(np.sqrt(np.mean((y[gap.argmin(1)] - y) ** 2)))
+    near_test = float(np.sqrt(np.mean((y[np.abs(n[None, :] - nt[:, None]).argmin(1)] - yt) ** 2)))
     print("| log reference mean luma | our485, 5-fold | eval15 |\n|---|---|---|")
     print(f"| spread (std) | {y.std():.3f} | {yt.std():.3f} |")
-    print(f"| ridge on {x.shape[1]} input statistics: RMS error | {cv:.3f} | {test:.3f} |\n")
+    print(f"| ridge on {x.shape[1]} input statistics: RMS error | {cv:.3f} | {test:.3f} |")
+    print(f"| the nearest-numbered our485 pair's: RMS error | {near_cv:.3f} | {near_test:.3f} |\n")
 
 
 def main() -> None:
