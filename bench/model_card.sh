@@ -11,6 +11,16 @@
 #   python ../shared/datasets/lol_v1_unpack.py /tmp/U-Net-LLIE/.git data/LOL-v1   # all 485 + 15 pairs, checksummed
 #   git clone https://github.com/Li-Chongyi/Zero-DCE_extension /tmp/Zero-DCE_extension
 #   python bench/sice_references.py /tmp/Zero-DCE_extension/.git data/sice-refs    # 155 well-exposed SICE frames
+#
+# Tried, not shipped (docs/MODEL.md, "What is still wrong"): the low-key stages, from stage 2's best.
+#   python bench/sice_references.py /tmp/Zero-DCE_extension/.git data/sice-lowkey --mean-luma 0.25 0.35 --max-dark 0.15
+#   CUT=(--size 512 --exposure 0.02 0.35 --identity 0.25 --vary 0.3 --tint 0.3 --jpeg 0.5)
+#   lowlight synth --photos ../shared/datasets/photos --out runs/synth-broad-4 --count 348 --seed 11 "${CUT[@]}" --lights 0.15
+#   lowlight synth --photos data/sice-refs --out runs/synth-sice-4 --count 310 --seed 12 "${CUT[@]}" --lights 0.15
+#   lowlight synth --photos data/sice-lowkey --out runs/synth-lowkey --count 124 --seed 13 --size 512 --identity 1 --jpeg 0.5
+#   lowlight train --config configs/curve-unet-4.json; lowlight train --config configs/curve-unet-headroom.json
+#   (the same two synth commands with --lights 0.3 into runs/synth-broad-6 and runs/synth-sice-6, then)
+#   lowlight train --config configs/curve-unet-headroom-lamps.json
 set -euo pipefail
 SHARED=${SHARED:-../shared/datasets}
 step=${1:-all}
