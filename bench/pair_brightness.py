@@ -11,12 +11,14 @@ undo, it learns the average of the two.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from lowlight.data import find_pairs
+from lowlight.errors import LowlightError
 from lowlight.metrics import mean_luma
 
 BANDS = (0.0, 0.1, 0.25, 0.4, 0.6, 1.01)
@@ -38,7 +40,10 @@ def main() -> None:
     print("| pairs | input mean luma | inputs | identity pairs | reference / input |")
     print("|---|---|---|---|---|")
     for folder in args.folders:
-        pairs = find_pairs(folder, "train", check_sizes=False)
+        try:
+            pairs = find_pairs(folder, "train", check_sizes=False)
+        except LowlightError as e:
+            sys.exit(f"pair_brightness.py: error: {e}")
         lows = np.array([thumb_luma(p.low) for p in pairs])
         highs = np.array([thumb_luma(p.high) for p in pairs])
         same = np.abs(highs - lows) < SAME  # JPEG-saved identity inputs differ by a little
