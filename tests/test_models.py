@@ -69,6 +69,7 @@ ARCH_DIGESTS = {
     ("curve-unet", (("width", 4), ("thumb", 8))): "93d0cb38222c43ae",
     ("curve-unet", (("width", 4), ("thumb", 8), ("exposure", True))): "84f53044e180584a",  # + predictor and FiLM
     ("curve-unet", (("width", 4), ("thumb", 8), ("headroom", True))): "b4a904c7388771a4",  # + the headroom FiLM
+    ("curve-unet", (("width", 4), ("thumb", 8), ("shadows", True))): "61ed5c028d601660",  # + the very-dark stage's head
 }
 
 
@@ -105,7 +106,7 @@ def test_gain_unet_starts_as_a_plain_gain_and_fits_the_budget():
     assert count_parameters(full) <= 2_000_000
 
 
-VARIANTS = [{}, {"exposure": True}, {"headroom": True}]  #: curve-unet's optional conditioning
+VARIANTS = [{}, {"exposure": True}, {"headroom": True}, {"shadows": True}]  #: curve-unet's optional parts
 
 
 def _scrambled_curve_unet(seed: int = 0, exposure: bool = False, **variant):
@@ -142,6 +143,10 @@ def test_curve_unet_never_darkens_and_never_clips_what_was_not_clipped(variant):
         net.head.weight[k:].zero_()
         net.head.bias[k:].copy_(torch.tensor([0.0, -30.0, 0.0, -30.0]))  # mix sigmoid(-30): no smoothing
         net.head.bias[:k].add_(torch.randn(k) * 2)  # a curve far from the initial one
+        if net.shadows:  # the wide denoiser off too; the toe and desaturation stay scrambled
+            net.shadow_head.weight[1:3].zero_()
+            net.shadow_head.bias[1:3].fill_(-30.0)
+            net.shadow_head.bias[3:].add_(torch.tensor([4.0, 6.0, 0.0]))  # a high black level, strong greying
     torch.manual_seed(2)
     coarse = torch.rand(2, 3, 6, 8) ** 2  # a smooth scene, so the denoiser has nothing to move
     x = torch.nn.functional.interpolate(coarse, size=(48, 64), mode="bilinear", align_corners=False)
@@ -277,3 +282,36 @@ def test_adding_headroom_to_a_trained_model_changes_nothing_until_it_is_trained(
     x = torch.rand(1, 3, 40, 56) * 0.3
     with torch.no_grad():
         assert torch.allclose(cued(x), plain(x), atol=1e-6)
+
+
+def test_adding_the_shadow_stage_to_a_trained_model_changes_almost_nothing():
+    """The very-dark stage starts nearly as a no-op, so it fine-tunes from weights without it."""
+    torch.manual_seed(0)
+    plain = create_model("curve-unet", width=8, thumb=16).eval()
+    staged = create_model("curve-unet", width=8, thumb=16, shadows=True).eval()
+    missing, unexpected = staged.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and all(k.startswith("shadow_head.") for k in missing)
+    x = torch.rand(1, 3, 48, 64) * 0.1
+    with torch.no_grad():
+        assert (plain(x) - staged(x)).abs().max().item() < 1.5 / 255
+
+
+def test_shadow_stage_withholds_the_lift_of_the_noise_floor_and_greys_it():
+    """With a black level and full greying, a near-black coloured pixel is lifted less and comes
+    out nearly neutral, while a mid-tone pixel is treated as before."""
+    from lowlight.models.curve_unet import shadow_stage
+
+    fields = torch.zeros(1, 6, 4, 4)
+    fields[:, 1:3] = -30.0                       # no wide smoothing: only the toe and the greying
+    fields[:, 3], fields[:, 4], fields[:, 5] = 30.0, 30.0, 30.0  # black level 0.05, full greying up to 0.1
+    z = torch.full((1, 3, 16, 16), 0.5)
+    z[..., :8] = torch.tensor([0.004, 0.01, 0.002]).view(1, 3, 1, 1)  # an olive noise floor
+    z2, toe, grey = shadow_stage(z, fields, 4)
+    assert torch.equal(z2, z)
+    v = z.amax(dim=1, keepdim=True)
+    lifted = torch.sqrt(v)                       # a strong concave lift
+    out = toe(v, lifted)
+    assert (out >= v - 1e-7).all()
+    assert out[..., 0, 0].item() < 0.02 < lifted[..., 0, 0].item()  # 0.01 -> under 0.02, not 0.1
+    assert out[..., 0, -1].item() == pytest.approx(lifted[..., 0, -1].item(), abs=0.01)  # mid-tones keep the lift
+    assert grey(v)[..., 0, 0].item() < 0.05 and grey(v)[..., 0, -1].item() > 0.9

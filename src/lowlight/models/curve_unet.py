@@ -21,6 +21,16 @@ target is the reference's own, so the network learns to follow it; a small predi
 guess it from the whole-image context (statistics, noise level, thumbnail), and that guess is used
 unless a caller sets the target (``lowlight enhance --brightness``).
 
+With ``shadows`` (the very-dark stage, :func:`shadow_stage`), three more fields act where the
+input is near black, the part of a night photo that is sensor noise and JPEG chroma rather than
+scene: a denoiser at 1/4 resolution with a wide reach (luma and chroma mixed in apart, chroma
+more freely, and only where the pixel agrees with its smoothed neighbourhood, so edges are
+kept), a toe that withholds the lift below a learned black level (a concave curve is steepest
+at zero, so without it the noise floor gets the largest gain), and a desaturation of what stays
+near black (colour ratios of near-black pixels are noise, not the scene's colour). Each starts
+as (nearly) a no-op, so the stage fine-tunes from weights trained without it; none can darken,
+tint a grey, or break a flat area.
+
 With ``headroom``, the bottleneck also sees two cues that tell an under-exposed frame from one
 that is dark on purpose (:func:`headroom_cues`): how far its brightest content stays from white
 (a frame cut 4x has nothing near white; a low-key photo has its highlights) and how noisy it is.
@@ -203,6 +213,64 @@ def bilateral(x: torch.Tensor, guide: torch.Tensor, spatial, range_: torch.Tenso
     return num / den
 
 
+#: What the ``shadows`` head predicts at 1/4 resolution, in this order.
+SHADOW_FIELDS = ("coarse_range", "luma_mix", "chroma_mix", "toe", "desaturate", "desaturate_level")
+TOE_MAX = 0.05     #: the toe's black level reaches at most this value of max(R, G, B)
+GREY_MAX = 0.1     #: the desaturation acts at most up to about this value of max(R, G, B)
+
+
+def shadow_head_init(head: nn.Conv2d) -> None:
+    """Start the ``shadows`` head (nearly) as a no-op: no coarse smoothing, a toe at 1/1000 of
+    white, no desaturation; zero weights, so every field starts flat but keeps its gradient."""
+    with torch.no_grad():
+        nn.init.zeros_(head.weight)
+        head.bias.copy_(torch.tensor([0.0, -6.0, -6.0, -4.0, -6.0, 0.0]))
+
+
+def coarse_denoise(z: torch.Tensor, range_: torch.Tensor, factor: int) -> torch.Tensor:
+    """``z`` ``(B, 3, H, W)`` averaged over a wide, edge-aware window: a box mean by ``factor``,
+    two bilateral passes there (taps 1 and 2 apart: about 12 pixels of reach at full
+    resolution for ``factor`` 4), upsampled bilinearly. ``range_`` ``(B, 1, H/f, W/f)``."""
+    small = F.avg_pool2d(z, factor)
+    guide = torch.sqrt(luma(small, axis=1).unsqueeze(1).clamp_min(0.0) + 1e-4)
+    small = bilateral(small, guide, SPATIAL, range_, dilation=1)
+    small = bilateral(small, guide, SPATIAL, range_, dilation=2)
+    return F.interpolate(small, scale_factor=factor, mode="bilinear", align_corners=False)
+
+
+def shadow_stage(z: torch.Tensor, fields: torch.Tensor, factor: int):
+    """The very-dark stage's denoising of ``z`` ``(B, 3, H, W)`` and its toe and desaturation.
+
+    ``fields`` ``(B, 6, H/f, W/f)``: the raw :data:`SHADOW_FIELDS`. Returns the denoised image
+    and two functions of the largest channel ``v``: ``toe(v, lifted)``, the lifted value with
+    the lift withheld below the black level (``v + (lifted - v) v^2 / (v^2 + b^2)``: still at or
+    above ``v``, still rising), and ``grey(v)``, the share of chroma to keep (1 away from black).
+    """
+    up = lambda t: F.interpolate(t, scale_factor=factor, mode="bilinear", align_corners=False)  # noqa: E731
+    range_ = torch.exp(7.0 + 5.0 * torch.tanh(fields[:, 0:1] / 5.0))
+    coarse = coarse_denoise(z, range_, factor)
+    f = up(fields[:, 1:])
+    luma_mix, chroma_mix = torch.sigmoid(f[:, 0:1]), torch.sigmoid(f[:, 1:2])
+    black = TOE_MAX * torch.sigmoid(f[:, 2:3])
+    desat, grey_level = torch.sigmoid(f[:, 3:4]), GREY_MAX * torch.sigmoid(f[:, 4:5])
+    y, yc = luma(z, axis=1).unsqueeze(1), luma(coarse, axis=1).unsqueeze(1)
+    # Mix only where the pixel agrees with its wide neighbourhood (in sqrt(luma), where shot noise
+    # has about constant spread): across an edge the coarse image is a blur, not a denoised copy.
+    agree = torch.exp(-(up(range_) * (torch.sqrt(y.clamp_min(0) + 1e-4) - torch.sqrt(yc.clamp_min(0) + 1e-4)) ** 2)
+                      .clamp(max=60.0))
+    luma_mix, chroma_mix = luma_mix * agree, chroma_mix * agree
+    z = (z + luma_mix * (yc - y) + chroma_mix * ((coarse - yc) - (z - y))).clamp(0.0, 1.0)
+
+    def toe(v: torch.Tensor, lifted: torch.Tensor) -> torch.Tensor:
+        return v + (lifted - v) * v * v / (v * v + black * black + 1e-12)
+
+    def grey(v: torch.Tensor) -> torch.Tensor:
+        g2 = grey_level * grey_level
+        return 1.0 - desat * g2 / (v * v + g2 + 1e-12)
+
+    return z, toe, grey
+
+
 class Block(nn.Module):
     """x + conv3x3(LeakyReLU(conv3x3(x))), replicate padding (a flat map stays flat at the border)."""
 
@@ -229,7 +297,7 @@ class Up(nn.Module):
 @register_model("curve-unet", "the default: local tone curves on max(RGB) + edge-aware denoising, "
                 "predicted at 1/4 resolution from the image and its whole-image statistics",
                 width=24, factor=4, blocks=(1, 2, 2), knots=16, thumb=64, colour=0.25, top_slope=0.2,
-                coarse_curve=True, exposure=False, headroom=False)
+                coarse_curve=True, exposure=False, headroom=False, shadows=False)
 class CurveUNet(EnhancementNet):
     """Input and output ``(B, 3, H, W)`` in [0, 1]; any size (padded, cropped back).
 
@@ -244,13 +312,14 @@ class CurveUNet(EnhancementNet):
     :class:`ExposurePredictor` guesses the output's mean luma and the U-Net is conditioned on it
     (in training on the reference's own, :meth:`training_context`), and a caller may set it
     (:meth:`with_exposure`). ``headroom`` conditions the bottleneck on :func:`headroom_cues` too.
+    ``shadows`` adds the very-dark stage (:func:`shadow_stage`).
     """
 
     uses_context = True
 
     def __init__(self, width: int = 24, factor: int = 4, blocks: tuple = (1, 2, 2), knots: int = 16,
                  thumb: int = 64, colour: float = 0.25, top_slope: float = 0.2, coarse_curve: bool = False,
-                 exposure: bool = False, headroom: bool = False):
+                 exposure: bool = False, headroom: bool = False, shadows: bool = False):
         super().__init__()
         self.top_slope, self.coarse_curve = top_slope, coarse_curve
         chans = [width * 2 ** i for i in range(len(blocks))]
@@ -265,7 +334,10 @@ class CurveUNet(EnhancementNet):
         self.context = GlobalContext(chans[-1], thumb=thumb)
         self.colour = nn.Sequential(nn.Linear(N_STATS, 32), nn.LeakyReLU(0.1), nn.Linear(32, 1))
         self.head = nn.Conv2d(chans[0], knots + 4, 3, padding=1, padding_mode="replicate")
-        self.exposure, self.headroom = exposure, headroom
+        self.exposure, self.headroom, self.shadows = exposure, headroom, shadows
+        if shadows:
+            self.shadow_head = nn.Conv2d(chans[0], len(SHADOW_FIELDS), 3, padding=1, padding_mode="replicate")
+            shadow_head_init(self.shadow_head)
         if headroom:
             self.headroom_film = ExposureFiLM(chans[-1], inputs=HEADROOM_SLOTS)
         if exposure:
@@ -361,10 +433,19 @@ class CurveUNet(EnhancementNet):
         z = x + mix1 * (bilateral(x, guide, SPATIAL, range1, dilation=1) - x)
         z = z + mix2 * (bilateral(z, guide, SPATIAL, range2, dilation=2) - z)
 
+        toe = grey = None
+        if self.shadows:
+            z, toe, grey = shadow_stage(z, self.shadow_head(y), self.factor)
+
         v = z.amax(dim=1, keepdim=True).clamp(0.0, 1.0)
         lifted = torch.minimum(curve(v), 1.0 - self.top_slope * (1.0 - v))
+        if toe is not None:
+            lifted = toe(v, lifted)
         gain = lifted / v.clamp_min(1e-4)
         out = z * gain
+        if grey is not None:
+            out_y = luma(out, axis=1).unsqueeze(1)
+            out = out_y + grey(v) * (out - out_y)
         if self.colour_max:
             log_mean = torch.log(stats[:, :3] + 1e-3)  # whole-image mean R, G, B
             cast = log_mean - log_mean.mean(dim=1, keepdim=True)
