@@ -23,15 +23,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lowlight.checkpoint import load_weights, read_metadata, save_weights
-from lowlight.config import TrainConfig, apply, load_config_file
-from lowlight.evaluation import evaluate
-from lowlight.inference import Enhancer
-from lowlight.losses import get_loss
+from lowlight.core.checkpoint import load_weights, read_metadata, save_weights
+from lowlight.training.config import TrainConfig, apply, load_config_file
+from lowlight.research.evaluation import evaluate
+from lowlight.core.enhancer import Enhancer
+from lowlight.training.losses import get_loss
 from lowlight.models.curve_unet import ExposurePredictor
-from lowlight.photo import read_image, to_tensor
+from lowlight.media.photo import read_image, to_tensor
 from lowlight.progress import progress as progress_bar
-from lowlight.training import training_pairs
+from lowlight.training.loop import training_pairs
 
 
 def descriptors(net, pairs, views: int, crops: int = 0, seed: int = 0):

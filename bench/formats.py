@@ -2,10 +2,10 @@
 
     python bench/formats.py [--photos ../shared/datasets/photos] [--out docs/formats]
 
-Video: a synthetic dark clip (``lowlight.video.make_clip``: a pan across ``samples/dark/dicm-03.jpg``
+Video: a synthetic dark clip (``lowlight.media.video.make_clip``: a pan across ``samples/dark/dicm-03.jpg``
 with noise and a light switched on for frames 8-11, as the tests make it, here 48 frames at
 320x240) enhanced by the bundled model with the brightness smoothing off and at 0.5 s; the table
-gives flicker (``lowlight.metrics.flicker``) over the whole clip and over its steady first 8
+gives flicker (``lowlight.research.metrics.flicker``) over the whole clip and over its steady first 8
 frames, and ``video-frames.png`` shows the first and last frames, input above, output below.
 
 RAW: each held-out photo of the fixed split (the 8 test photos, long side 512) is taken as the
@@ -27,12 +27,12 @@ import numpy as np
 from PIL import Image
 
 from lowlight.color import linear_to_srgb, srgb_to_linear
-from lowlight.inference import enhance_photo, load_model
-from lowlight.metrics import flicker
-from lowlight.photo import read_image, read_photo, split_array
-from lowlight.raw import synthetic_dng
-from lowlight.synth import select_photos
-from lowlight.video import VideoOptions, enhance_video, frame_lumas, make_clip
+from lowlight.core.enhancer import enhance_photo, load_model
+from lowlight.research.metrics import flicker
+from lowlight.media.photo import read_image, read_photo, split_array
+from lowlight.media.raw import synthetic_dng
+from lowlight.training.synth import select_photos
+from lowlight.media.video import VideoOptions, enhance_video, frame_lumas, make_clip
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lowlight.data import find_pairs
-from lowlight.evaluation import score
-from lowlight.photo import read_image
+from lowlight.media.pairs import find_pairs
+from lowlight.research.evaluation import score
+from lowlight.media.photo import read_image
 from real_photos import contenders  # bench/: the same NAME=FILE models and classical methods
 
 SIZES = ((64, 48), (128, 96), (256, 192), (600, 400))

@@ -44,9 +44,9 @@ def main() -> int:
     with atheris.instrument_imports():
         import lowlight
         from lowlight.errors import LowlightError
-        from lowlight.inference import Enhancer
+        from lowlight.core.enhancer import Enhancer
         from lowlight.models import create_model
-        from lowlight.photo import read_photo, write_photo
+        from lowlight.media.photo import read_photo, write_photo
 
     import torch
 
@@ -71,7 +71,7 @@ def main() -> int:
         src.write_bytes(data)
         try:
             photo = read_photo(src, max_pixels=4_000_000)
-            out = lowlight.inference.enhance_photo(model, photo, lowlight.inference.EnhanceOptions(tile=0))
+            out = lowlight.core.enhancer.enhance_photo(model, photo, lowlight.core.enhancer.EnhanceOptions(tile=0))
             write_photo(out, work / "out.png")
             counts["ok"] += 1
         except LowlightError:

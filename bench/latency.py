@@ -13,7 +13,7 @@ import platform
 
 import torch
 
-from lowlight.benchmark import median_time
+from lowlight.research.benchmark import median_time
 from lowlight.models import count_parameters, create_model, gmacs, list_models
 
 

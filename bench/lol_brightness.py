@@ -27,12 +27,12 @@ from pathlib import Path
 import numpy as np
 from scipy.ndimage import uniform_filter
 
-from lowlight.data import find_pairs, split_pairs
-from lowlight.evaluation import score
-from lowlight.inference import enhance, load_model
+from lowlight.media.pairs import find_pairs, split_pairs
+from lowlight.research.evaluation import score
+from lowlight.core.enhancer import enhance, load_model
 from lowlight.color import luma
-from lowlight.metrics import mean_luma
-from lowlight.photo import read_image
+from lowlight.research.metrics import mean_luma
+from lowlight.media.photo import read_image
 
 NEAR = 5  #: a training pair this close in number counts as the same scene
 SCALES = (0.8, 0.9, 0.95, 1.0, 1.05, 1.1)

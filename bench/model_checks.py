@@ -5,7 +5,7 @@ held-out well-exposed photos at their own exposure.
 
 - Flat and smooth: uniform images at 8 brightness levels in 3 tints (the output's spread,
   borders included) and horizontal and vertical gradients, 256x192 (distance from a smooth copy,
-  :func:`lowlight.metrics.smooth_residual`), in 1/255; for neutral greys the largest spread
+  :func:`lowlight.research.metrics.smooth_residual`), in 1/255; for neutral greys the largest spread
   between channels (1/255).
 - Do no harm: the 8 held-out photos of the fixed split (never trained on), long side 512, at
   their own exposure: PSNR of the output against the photo itself and the change of mean luma.
@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lowlight.evaluation import score
-from lowlight.inference import enhance, load_model
-from lowlight.metrics import mean_luma, smooth_residual
-from lowlight.synth import select_photos
+from lowlight.research.evaluation import score
+from lowlight.core.enhancer import enhance, load_model
+from lowlight.research.metrics import mean_luma, smooth_residual
+from lowlight.training.synth import select_photos
 
 ROOT = Path(__file__).resolve().parents[1]
 LEVELS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lowlight.data import find_pairs
+from lowlight.media.pairs import find_pairs
 from lowlight.errors import LowlightError
-from lowlight.metrics import mean_luma
+from lowlight.research.metrics import mean_luma
 
 BANDS = (0.0, 0.1, 0.25, 0.4, 0.6, 1.01)
 SIDE = 256  #: measured on thumbnails: mean luma barely depends on size

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lowlight.classical import make_method
-from lowlight.inference import enhance, load_model
-from lowlight.metrics import added_clipping, colour_shift, grid_energy, mean_luma
+from lowlight.core.classical import make_method
+from lowlight.core.enhancer import enhance, load_model
+from lowlight.research.metrics import added_clipping, colour_shift, grid_energy, mean_luma
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ROOT.parent / "shared" / "datasets" / "real-lowlight"

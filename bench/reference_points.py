@@ -13,8 +13,8 @@ import argparse
 from pathlib import Path
 
 from lowlight.color import apply_gamma
-from lowlight.data import find_pairs
-from lowlight.evaluation import evaluate
+from lowlight.media.pairs import find_pairs
+from lowlight.research.evaluation import evaluate
 
 METHODS = {
     "identity (dark input)": lambda img: img,

@@ -39,7 +39,7 @@ def local(folder: Path, out: Path, threads: int) -> float:
 
 
 def with_ray(folder: Path, out: Path, actors: int) -> tuple[float, float, int]:
-    from lowlight.distributed import enhance_dataset
+    from lowlight.batch.ray_engine import enhance_dataset
 
     stamps: list[float] = []
     start = time.perf_counter()
@@ -56,7 +56,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=2)
     parser.add_argument("--actors", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
-    from lowlight.benchmark import machine
+    from lowlight.research.benchmark import machine
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "in"

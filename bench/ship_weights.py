@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from lowlight.checkpoint import load_weights, read_metadata, save_weights
+from lowlight.core.checkpoint import load_weights, read_metadata, save_weights
 from lowlight.models import model_args as registry_args
 
 

@@ -24,7 +24,7 @@ import torch
 from PIL import Image
 
 from lowlight import enhance, load_model
-from lowlight.tiling import DEFAULT_OVERLAP, DEFAULT_TILE
+from lowlight.core.tiling import DEFAULT_OVERLAP, DEFAULT_TILE
 
 ROOT = Path(__file__).resolve().parent.parent
 

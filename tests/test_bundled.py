@@ -9,7 +9,7 @@ from PIL import Image
 
 import lowlight
 from lowlight.cli import main
-from lowlight.inference import DEFAULT_MODEL, bundled_weights, pretrained_models
+from lowlight.core.enhancer import DEFAULT_MODEL, bundled_weights, pretrained_models
 
 HERE = Path(__file__).resolve().parent
 SAMPLES = HERE.parent / "samples" / "dark"
@@ -21,7 +21,7 @@ def model():
 
 
 def test_weights_ship_with_the_package_and_fit_the_budget(model):
-    from lowlight.checkpoint import read_metadata
+    from lowlight.core.checkpoint import read_metadata
     from lowlight.models import count_parameters, model_args
 
     path = bundled_weights(DEFAULT_MODEL)
@@ -38,9 +38,9 @@ def test_weights_ship_with_the_package_and_fit_the_budget(model):
 
 def test_beats_every_classical_method_on_lol_crops_by_a_margin(model):
     """tests/data/lol: 64x48 crops of three eval15 pairs, never trained on."""
-    from lowlight.classical import make_method
-    from lowlight.data import find_pairs
-    from lowlight.evaluation import evaluate
+    from lowlight.core.classical import make_method
+    from lowlight.media.pairs import find_pairs
+    from lowlight.research.evaluation import evaluate
 
     pairs = find_pairs(HERE / "data" / "lol")
     ours = evaluate(model, pairs).mean["psnr"]
@@ -64,8 +64,8 @@ def test_flat_in_flat_out_and_grey_stays_grey(model, level, tint):
 
 
 def test_leaves_well_exposed_photos_nearly_alone(model):
-    from lowlight.evaluation import score
-    from lowlight.metrics import added_clipping, colour_shift, mean_luma
+    from lowlight.research.evaluation import score
+    from lowlight.research.metrics import added_clipping, colour_shift, mean_luma
 
     for path in sorted((HERE / "data" / "photos").glob("*.png")):
         photo = np.asarray(Image.open(path).convert("RGB"))
@@ -76,7 +76,7 @@ def test_leaves_well_exposed_photos_nearly_alone(model):
 
 
 def test_brightens_a_real_dark_photo_without_blowing_it_out(model):
-    from lowlight.metrics import added_clipping, grid_energy
+    from lowlight.research.metrics import added_clipping, grid_energy
 
     dark = np.asarray(Image.open(SAMPLES / "lime-8.png").convert("RGB"))
     out = lowlight.enhance(dark, model)
@@ -94,9 +94,9 @@ def test_cli_uses_the_bundled_model_by_default(tmp_path, capsys):
 
 @pytest.mark.shared
 def test_eval15_at_full_resolution(shared, model):
-    from lowlight.classical import make_method
-    from lowlight.data import find_pairs
-    from lowlight.evaluation import evaluate
+    from lowlight.core.classical import make_method
+    from lowlight.media.pairs import find_pairs
+    from lowlight.research.evaluation import evaluate
 
     pairs = find_pairs(shared / "LOL-v1", "test")
     ours = evaluate(model, pairs).mean

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from lowlight.checkpoint import load_weights, read_metadata, save_weights
+from lowlight.core.checkpoint import load_weights, read_metadata, save_weights
 from lowlight.errors import LowlightError
-from lowlight.inference import load_model
+from lowlight.core.enhancer import load_model
 from lowlight.models import create_model
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from lowlight.classical import METHODS, clahe, hist_eq, lime, make_method, msrcr, refine_illumination
+from lowlight.core.classical import METHODS, clahe, hist_eq, lime, make_method, msrcr, refine_illumination
 from lowlight.color import gamma_table
 from lowlight.errors import LowlightError
 
@@ -83,7 +83,7 @@ def test_make_method_parameters_are_typed_and_checked():
 
 @pytest.mark.shared
 def test_hist_eq_on_eval15_matches_the_independent_measurement(shared):
-    from lowlight.data import find_pairs
-    from lowlight.evaluation import evaluate
+    from lowlight.media.pairs import find_pairs
+    from lowlight.research.evaluation import evaluate
     pairs = find_pairs(shared / "LOL-v1", "test")
     assert evaluate(make_method("hist-eq"), pairs).mean["psnr"] == pytest.approx(14.24, abs=0.005)

@@ -41,7 +41,7 @@ def test_end_to_end_synth_train_evaluate_enhance(photos_tiny, lol_tiny, tmp_path
 def weights(lol_tiny, tmp_path):
     import torch
 
-    from lowlight.checkpoint import save_weights
+    from lowlight.core.checkpoint import save_weights
     from lowlight.models import create_model
     torch.manual_seed(0)
     path = tmp_path / "w.safetensors"
@@ -144,9 +144,9 @@ def test_classical_method_in_evaluate_and_enhance(lol_tiny, tmp_path, capsys):
     assert main(["evaluate", "--data", str(lol_tiny), "--method", "gamma", "--method-arg", "gamma=2.2",
                  "--json", "-q"]) == 0
     report = json.loads(capsys.readouterr().out)
-    from lowlight.classical import make_method
-    from lowlight.data import find_pairs
-    from lowlight.evaluation import evaluate
+    from lowlight.core.classical import make_method
+    from lowlight.media.pairs import find_pairs
+    from lowlight.research.evaluation import evaluate
     assert report["model"] == "gamma"
     assert report["psnr"] == pytest.approx(evaluate(make_method("gamma"), find_pairs(lol_tiny)).mean["psnr"])
     assert main(["enhance", str(lol_tiny / "low" / "1.png"), "-o", str(tmp_path / "c.png"),

@@ -1,8 +1,8 @@
 import csv
 
-from lowlight.classical import make_method
-from lowlight.compare import Contender, compare, image_grid, write_report
-from lowlight.data import find_pairs
+from lowlight.core.classical import make_method
+from lowlight.research.compare import Contender, compare, image_grid, write_report
+from lowlight.media.pairs import find_pairs
 
 
 def test_compare_two_methods_writes_table_csv_and_grid(lol_tiny, tmp_path):
@@ -10,7 +10,7 @@ def test_compare_two_methods_writes_table_csv_and_grid(lol_tiny, tmp_path):
     contenders = [Contender("gamma", make_method("gamma")), Contender("hist-eq", make_method("hist-eq"))]
     rows = compare(contenders, pairs, progress=False)
     assert [r["method"] for r in rows] == ["gamma", "hist-eq"]
-    from lowlight.evaluation import evaluate
+    from lowlight.research.evaluation import evaluate
     assert rows[0]["psnr"] == evaluate(make_method("gamma"), pairs).mean["psnr"]
     assert rows[0]["params"] is None and rows[0]["ms_per_image"] >= 0
     grid = image_grid(contenders, pairs[:2], cell=64)
@@ -26,7 +26,7 @@ def test_compare_two_methods_writes_table_csv_and_grid(lol_tiny, tmp_path):
 def test_compare_cli_with_a_model(lol_tiny, tmp_path, capsys):
     import torch
 
-    from lowlight.checkpoint import save_weights
+    from lowlight.core.checkpoint import save_weights
     from lowlight.cli import main
     from lowlight.models import create_model
     torch.manual_seed(0)

@@ -3,7 +3,8 @@ import pytest
 import torch
 from PIL import Image
 
-from lowlight.data import PairedDataset, detect_layout, find_pairs, pair_key, split_pairs
+from lowlight.media.pairs import detect_layout, find_pairs, pair_key, split_pairs
+from lowlight.training.dataset import PairedDataset
 from lowlight.errors import LowlightError
 
 from conftest import write_pairs

@@ -104,7 +104,7 @@ def test_batch_that_does_not_split_and_ensemble_are_clear_errors(pairs, tmp_path
 
 def test_one_process_is_unchanged_without_torchrun(pairs, tmp_path):
     """Plain `lowlight train` never touches torch.distributed (no WORLD_SIZE): same as before."""
-    from lowlight.distributed import context
+    from lowlight.training.ddp import context
 
     env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
     assert "WORLD_SIZE" not in env
@@ -116,8 +116,8 @@ def test_one_process_is_unchanged_without_torchrun(pairs, tmp_path):
 def test_each_process_takes_its_share_of_every_global_batch():
     """Two processes' batches of 2 are, together, exactly the one process's batches of 4: the
     work is split, not copied (two plain copies would each do every sample)."""
-    from lowlight.distributed import DistContext
-    from lowlight.training import _epoch_sampler
+    from lowlight.training.ddp import DistContext
+    from lowlight.training.loop import _epoch_sampler
 
     data = list(range(12))
     for epoch in (0, 1):

@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from lowlight import enhance
-from lowlight.inference import Enhancer
+from lowlight.core.enhancer import Enhancer
 from lowlight.models import create_model
 
 RNG = np.random.default_rng(3)
@@ -102,7 +102,7 @@ def test_pil_modes_la_and_i16_come_back_as_they_went_in(model):
 def test_images_above_8_megapixels_are_tiled_automatically():
     """A cheap stand-in network records the sizes it is called with."""
     from lowlight.models.base import EnhancementNet
-    from lowlight.tiling import AUTO_TILE_PIXELS, DEFAULT_TILE
+    from lowlight.core.tiling import AUTO_TILE_PIXELS, DEFAULT_TILE
 
     class Recorder(EnhancementNet):
         multiple = 4
@@ -128,7 +128,7 @@ def test_images_above_8_megapixels_are_tiled_automatically():
 
 
 def test_brightness_target_needs_a_model_that_takes_one(model, tmp_path, capsys):
-    from lowlight.checkpoint import save_weights
+    from lowlight.core.checkpoint import save_weights
     from lowlight.cli import main
     from lowlight.errors import LowlightError
 

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from lowlight.color import apply_gamma
-from lowlight.data import find_pairs
-from lowlight.evaluation import evaluate, format_table, score
+from lowlight.media.pairs import find_pairs
+from lowlight.research.evaluation import evaluate, format_table, score
 
 
 def test_score_identity_is_perfect():
@@ -40,9 +40,9 @@ def test_evaluate_scores_the_pixels_enhance_gives(tmp_path, lol_tiny):
     from PIL import Image
 
     from lowlight import enhance
-    from lowlight.data import find_pairs
-    from lowlight.evaluation import evaluate
-    from lowlight.inference import Enhancer
+    from lowlight.media.pairs import find_pairs
+    from lowlight.research.evaluation import evaluate
+    from lowlight.core.enhancer import Enhancer
     from lowlight.models import create_model
 
     torch.manual_seed(0)

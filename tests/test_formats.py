@@ -12,7 +12,7 @@ from PIL import Image
 
 from lowlight.cli import main
 from lowlight.errors import LowlightError
-from lowlight.photo import read_photo, write_photo
+from lowlight.media.photo import read_photo, write_photo
 
 ORIENTATION, MAKE = 0x0112, 0x010F
 ICC = b"\x00\x00\x02\x0clowl" + bytes(512)  # not parsed by the writers: carried as bytes
@@ -20,7 +20,7 @@ ICC = b"\x00\x00\x02\x0clowl" + bytes(512)  # not parsed by the writers: carried
 
 @pytest.fixture
 def tiny_weights(tmp_path):
-    from lowlight.checkpoint import save_weights
+    from lowlight.core.checkpoint import save_weights
     from lowlight.models import create_model
 
     net = create_model("curve-unet", width=4, thumb=8)
@@ -42,9 +42,9 @@ def _exif(orientation=1):
 # -- HEIC / AVIF ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("ext", [".heic", ".avif"])
 def test_heic_and_avif_enhance_keeping_exif_and_icc(tmp_path, tiny_weights, ext):
-    import pillow_heif  # noqa: F401  (registers nothing by itself; lowlight.photo registers the opener)
+    import pillow_heif  # noqa: F401  (registers nothing by itself; lowlight.media.photo registers the opener)
 
-    from lowlight.photo import heif_available
+    from lowlight.media.photo import heif_available
 
     assert heif_available()
     src = tmp_path / f"phone{ext}"
@@ -84,13 +84,13 @@ def test_16_bit_photo_to_heic_keeps_more_than_8_bits(tmp_path):
 
 
 def read_photo_from_array(array):
-    from lowlight.photo import split_array
+    from lowlight.media.photo import split_array
 
     return split_array(array)
 
 
 def test_heic_without_pillow_heif_names_the_extra(tmp_path, monkeypatch, capsys):
-    import lowlight.photo as photo_mod
+    import lowlight.media.photo as photo_mod
 
     src = tmp_path / "phone.heic"
     Image.fromarray(_dark()).save(src, quality=90)
@@ -111,7 +111,7 @@ def _linear(h=48, w=64):
 
 def test_dng_reads_as_16_bit_srgb_of_its_linear_data(tmp_path):
     from lowlight.color import linear_to_srgb
-    from lowlight.raw import synthetic_dng
+    from lowlight.media.raw import synthetic_dng
 
     linear = _linear()
     photo = read_photo(synthetic_dng(tmp_path / "frame.dng", linear))
@@ -125,7 +125,7 @@ def test_dng_reads_as_16_bit_srgb_of_its_linear_data(tmp_path):
 def test_dng_enhances_to_a_16_bit_png_with_exif_and_tiff_or_jpeg_on_request(tmp_path, tiny_weights):
     import tifffile
 
-    from lowlight.raw import synthetic_dng
+    from lowlight.media.raw import synthetic_dng
 
     synthetic_dng(tmp_path / "frame.dng", _linear() * 0.1, make="Lowlight Cam")
     out = tmp_path / "out"
@@ -145,7 +145,7 @@ def test_dng_enhances_to_a_16_bit_png_with_exif_and_tiff_or_jpeg_on_request(tmp_
 
 
 def test_corrupt_raw_is_one_line_error(tmp_path, tiny_weights, capsys):
-    from lowlight.raw import synthetic_dng
+    from lowlight.media.raw import synthetic_dng
 
     good = synthetic_dng(tmp_path / "good.dng", _linear()).read_bytes()
     (tmp_path / "cut.dng").write_bytes(good[:400])
@@ -158,8 +158,8 @@ def test_corrupt_raw_is_one_line_error(tmp_path, tiny_weights, capsys):
 
 
 def test_missing_rawpy_and_av_name_their_extras(tmp_path, monkeypatch):
-    from lowlight.raw import read_raw
-    from lowlight.video import VideoOptions, enhance_video
+    from lowlight.media.raw import read_raw
+    from lowlight.media.video import VideoOptions, enhance_video
 
     monkeypatch.setitem(sys.modules, "rawpy", None)
     monkeypatch.setitem(sys.modules, "av", None)
@@ -174,8 +174,8 @@ def test_missing_rawpy_and_av_name_their_extras(tmp_path, monkeypatch):
 def clip(tmp_path_factory):
     """24 frames at 12 fps, 128x80, a pan across a dark sample photo with noise, a light on for
     frames 8-11, a display rotation of 90 degrees and a mono audio track."""
-    from lowlight.photo import read_image
-    from lowlight.video import make_clip
+    from lowlight.media.photo import read_image
+    from lowlight.media.video import make_clip
 
     photo = read_image(Path(__file__).parents[1] / "samples" / "dark" / "dicm-03.jpg")
     return make_clip(tmp_path_factory.mktemp("clip") / "dark.mp4", photo, frames=24, size=(128, 80), rotation=90)
@@ -192,7 +192,7 @@ def _describe(path):
 
 
 def test_video_keeps_rate_size_rotation_audio_and_every_frame(tmp_path, clip, tiny_weights):
-    from lowlight.video import frame_lumas
+    from lowlight.media.video import frame_lumas
 
     out = tmp_path / "bright.mp4"
     assert main(["enhance", str(clip), "-o", str(out), "--weights", str(tiny_weights), "--crf", "20", "-q"]) == 0
@@ -206,9 +206,9 @@ def test_video_keeps_rate_size_rotation_audio_and_every_frame(tmp_path, clip, ti
 def test_video_brightness_does_not_flicker(clip, tmp_path):
     """The bundled model: the output's frame-to-frame flicker at most the input's + 0.5 points,
     over the whole clip (a light goes on and off) and over its steady first 8 frames."""
-    from lowlight.inference import load_model
-    from lowlight.metrics import flicker
-    from lowlight.video import enhance_video, frame_lumas
+    from lowlight.core.enhancer import load_model
+    from lowlight.research.metrics import flicker
+    from lowlight.media.video import enhance_video, frame_lumas
 
     out = enhance_video(load_model(), clip, tmp_path / "steady.mp4")
     before, after = frame_lumas(clip), frame_lumas(out)
@@ -218,8 +218,8 @@ def test_video_brightness_does_not_flicker(clip, tmp_path):
 
 def test_video_smoothing_steadies_a_noisy_model(clip, tmp_path):
     """An enhancer whose brightening jitters from frame to frame: the smoother removes the jitter."""
-    from lowlight.metrics import flicker
-    from lowlight.video import VideoOptions, enhance_video, frame_lumas
+    from lowlight.research.metrics import flicker
+    from lowlight.media.video import VideoOptions, enhance_video, frame_lumas
 
     class Jittery:
         calls = 0
@@ -234,8 +234,8 @@ def test_video_smoothing_steadies_a_noisy_model(clip, tmp_path):
 
 
 def test_video_frames_go_in_bounded_batches(clip, tmp_path, tiny_weights):
-    from lowlight.inference import load_model
-    from lowlight.video import VideoOptions, enhance_video
+    from lowlight.core.enhancer import load_model
+    from lowlight.media.video import VideoOptions, enhance_video
 
     sizes = []
     enhance_video(load_model(tiny_weights), clip, tmp_path / "o.mkv", video=VideoOptions(batch=5),

@@ -3,7 +3,7 @@ import pytest
 import torch
 from PIL import Image
 
-from lowlight.metrics import gt_mean_scale, psnr, ssim
+from lowlight.research.metrics import gt_mean_scale, psnr, ssim
 
 
 def test_psnr_known_values():
@@ -65,7 +65,7 @@ def test_gt_mean_scale_matches_target_mean():
 
 
 def test_colour_shift_is_zero_for_a_plain_gain_and_counts_a_cast():
-    from lowlight.metrics import colour_shift
+    from lowlight.research.metrics import colour_shift
 
     rng = np.random.default_rng(0)
     img = rng.integers(40, 110, (32, 32, 3)).astype(np.uint8)
@@ -78,7 +78,7 @@ def test_colour_shift_is_zero_for_a_plain_gain_and_counts_a_cast():
 
 
 def test_added_clipping_and_grid_energy():
-    from lowlight.metrics import added_clipping, grid_energy, smooth_residual
+    from lowlight.research.metrics import added_clipping, grid_energy, smooth_residual
 
     flat = np.full((64, 64, 3), 100, np.uint8)
     out = flat.copy()

@@ -77,7 +77,7 @@ def test_weights_from_before_an_argument_load_as_they_were_written(tmp_path):
     """A file that does not name an argument predates it: it loads as the constructor's own
     default computed (here ``coarse_curve``, whose registry default is now True), not as the
     registry's current default."""
-    from lowlight.checkpoint import load_weights, save_weights
+    from lowlight.core.checkpoint import load_weights, save_weights
 
     old = create_model("curve-unet", width=4, thumb=8, coarse_curve=False)
     path = save_weights(tmp_path / "old.safetensors", old, "curve-unet", {"width": 4, "thumb": 8})

@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from lowlight import enhance, load_model
-from lowlight.checkpoint import save_weights
+from lowlight.core.checkpoint import save_weights
 from lowlight.cli import main
 from lowlight.models import create_model
 
@@ -44,7 +44,7 @@ def test_export_writes_a_self_describing_file(exported, capsys):
     meta = {p.key: p.value for p in onnx.load(str(target)).metadata_props}
     assert meta["model"] == "gain-unet" and json.loads(meta["model_args"])["thumb"] == 16
     assert meta["multiple"] == "16" and "stats" in meta["inputs"]
-    from lowlight.onnx_backend import weights_digest
+    from lowlight.core.onnx_backend import weights_digest
 
     assert meta["source_sha256"] == weights_digest(weights)
 
@@ -112,8 +112,8 @@ def test_loading_a_broken_onnx_file_is_one_line(tmp_path, capsys):
 
 
 def test_bundled_onnx_twin_matches_the_bundled_weights():
-    from lowlight.inference import DEFAULT_MODEL, bundled_weights
-    from lowlight.onnx_backend import OnnxNet, weights_digest
+    from lowlight.core.enhancer import DEFAULT_MODEL, bundled_weights
+    from lowlight.core.onnx_backend import OnnxNet, weights_digest
 
     weights = bundled_weights(DEFAULT_MODEL)
     twin = OnnxNet(weights.with_suffix(".onnx"))

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from lowlight.errors import LowlightError
-from lowlight.photo import from_pil, join_array, read_photo, split_array, to_pil, write_photo
+from lowlight.media.photo import from_pil, join_array, read_photo, split_array, to_pil, write_photo
 
 RNG = np.random.default_rng(0)
 RGB8 = RNG.integers(0, 256, (12, 17, 3), dtype=np.uint8)
@@ -49,7 +49,7 @@ def read_photo_jpeg(tmp_path):
 def test_16bit_grey_reads_as_16bit_whatever_its_values(tmp_path):
     """A 16-bit grey pixel of 200/65535 is 200/65535, not 200/255, and its neighbours do not
     change how it reads (the old dataset reader scaled by the image's maximum)."""
-    from lowlight.photo import read_image
+    from lowlight.media.photo import read_image
 
     dim = np.full((4, 5), 200, dtype=np.uint16)
     Image.fromarray(dim).save(tmp_path / "dim.png")

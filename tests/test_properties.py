@@ -7,10 +7,10 @@ import torch
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from lowlight.inference import Enhancer
+from lowlight.core.enhancer import Enhancer
 from lowlight.models import create_model
-from lowlight.photo import join_array, read_photo, split_array, write_photo
-from lowlight.tiling import run_tiled
+from lowlight.media.photo import join_array, read_photo, split_array, write_photo
+from lowlight.core.tiling import run_tiled
 
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

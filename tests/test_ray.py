@@ -31,7 +31,7 @@ def _ray_processes() -> list[str]:
 
 @pytest.fixture(scope="module")
 def collection(tmp_path_factory):
-    from lowlight.checkpoint import save_weights
+    from lowlight.core.checkpoint import save_weights
     from lowlight.models import create_model
 
     root = tmp_path_factory.mktemp("ray")
@@ -81,8 +81,8 @@ def ray_session():
 def test_lost_actor_and_uris(collection, tmp_path, ray_session):
     from ray import cloudpickle
 
-    from lowlight import distributed
-    from lowlight.distributed import EnhanceActor, enhance_dataset
+    from lowlight.batch import ray_engine as distributed
+    from lowlight.batch.ray_engine import EnhanceActor, enhance_dataset
 
     photos, weights = collection
     folder = tmp_path / "in"
@@ -118,7 +118,7 @@ def test_lost_actor_and_uris(collection, tmp_path, ray_session):
 
 
 def test_ray_engine_needs_an_output_folder_and_refuses_video(collection, tmp_path):
-    from lowlight.distributed import plan_jobs
+    from lowlight.batch.ray_engine import plan_jobs
     from lowlight.errors import LowlightError
 
     photos, weights = collection

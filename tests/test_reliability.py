@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lowlight.checkpoint import save_weights
+from lowlight.core.checkpoint import save_weights
 from lowlight.models import create_model
 
 RNG = np.random.default_rng(11)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from lowlight.checkpoint import save_weights
+from lowlight.core.checkpoint import save_weights
 from lowlight.models import create_model
 
 from fastapi.testclient import TestClient  # the server extra is in the test extra: missing is a failure
@@ -113,17 +113,17 @@ def test_api_key_is_required_when_set(weights):
 
 
 def test_a_full_queue_answers_503_at_once(weights, monkeypatch):
-    import lowlight.inference
+    import lowlight.core.enhancer
 
     release, entered = threading.Event(), threading.Event()
-    real = lowlight.inference.enhance_photo
+    real = lowlight.core.enhancer.enhance_photo
 
     def slow(*args, **kwargs):
         entered.set()
         release.wait(10)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(lowlight.inference, "enhance_photo", slow)
+    monkeypatch.setattr(lowlight.core.enhancer, "enhance_photo", slow)
     with TestClient(create_app(ServerConfig(model=str(weights), workers=1, queue=0))) as c:
         png = {"file": ("a.png", encoded("PNG"), "image/png")}
         first = {}

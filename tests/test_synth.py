@@ -5,9 +5,9 @@ import pytest
 from PIL import Image
 
 from lowlight.color import srgb_to_linear
-from lowlight.data import find_pairs
+from lowlight.media.pairs import find_pairs
 from lowlight.errors import LowlightError
-from lowlight.synth import DarkenParams, darken, photo_split, sample_params, select_photos, synthesize
+from lowlight.training.synth import DarkenParams, darken, photo_split, sample_params, select_photos, synthesize
 
 
 def test_darken_cuts_exposure_in_linear_light():
@@ -117,7 +117,7 @@ def test_broad_options_come_last_and_do_what_they_say(photos_tiny, tmp_path):
 
 
 def test_exposure_field_varies_smoothly_and_never_passes_one():
-    from lowlight.synth import exposure_field
+    from lowlight.training.synth import exposure_field
 
     field = exposure_field(48, 64, DarkenParams(0.3, 1e9, 0.0, vary=2.0, vary_seed=5))[..., 0]
     assert field.max() <= 1.0 and field.min() > 0 and field.max() / field.min() > 3
@@ -126,7 +126,7 @@ def test_exposure_field_varies_smoothly_and_never_passes_one():
 
 
 def test_tint_keeps_luminance_and_colours_the_scene():
-    from lowlight.synth import ILLUMINANTS, tint_scene
+    from lowlight.training.synth import ILLUMINANTS, tint_scene
 
     grey = np.full((4, 4, 3), 0.5)
     warm = tint_scene(grey, DarkenParams(0.1, 1e9, 0.0, tint=0, tint_mix=1.0))

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from lowlight.inference import Enhancer, enhance
+from lowlight.core.enhancer import Enhancer, enhance
 from lowlight.models import create_model
-from lowlight.tiling import _weights_1d, auto_tile, run_tiled, tile_spans
+from lowlight.core.tiling import _weights_1d, auto_tile, run_tiled, tile_spans
 
 
 @pytest.mark.parametrize("length,tile,overlap,multiple", [(517, 96, 32, 16), (4000, 1536, 128, 16),

@@ -1,8 +1,8 @@
 import json
 
 
-from lowlight.config import TrainConfig, apply, load_config_file
-from lowlight.tune import TuneConfig, tune
+from lowlight.training.config import TrainConfig, apply, load_config_file
+from lowlight.training.tune import TuneConfig, tune
 
 
 def base(lol_tiny):

@@ -9,18 +9,18 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 _LAZY = {
-    "Enhancer": "lowlight.inference",
-    "load_model": "lowlight.inference",
-    "enhance": "lowlight.inference",
+    "Enhancer": "lowlight.core.enhancer",
+    "load_model": "lowlight.core.enhancer",
+    "enhance": "lowlight.core.enhancer",
     "create_model": "lowlight.models",
     "list_models": "lowlight.models",
-    "psnr": "lowlight.metrics",
-    "ssim": "lowlight.metrics",
+    "psnr": "lowlight.research.metrics",
+    "ssim": "lowlight.research.metrics",
     "LowlightError": "lowlight.errors",
-    "TrainConfig": "lowlight.config",
-    "train": "lowlight.training",
-    "evaluate": "lowlight.evaluation",
-    "find_pairs": "lowlight.data",
+    "TrainConfig": "lowlight.training.config",
+    "train": "lowlight.training.loop",
+    "evaluate": "lowlight.research.evaluation",
+    "find_pairs": "lowlight.media.pairs",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

@@ -13,7 +13,7 @@ import sys
 
 from .. import __version__
 from ..errors import LowlightError
-from . import enhance, evaluate, export, info, serve, synth, train
+from ..cli import enhance, evaluate, export, info, serve, synth, train
 from .common import EXIT_USAGE
 from .train import build_train_config  # noqa: F401  (used by tests and tools)
 

@@ -23,7 +23,7 @@ def add_weights_flags(p: argparse.ArgumentParser) -> None:
 
 def add_model_flags(p: argparse.ArgumentParser, backends: bool = True) -> None:
     """One of --weights, --model or --method (none: the bundled model), the device and backend."""
-    from ..classical import METHODS
+    from ..core.classical import METHODS
 
     g = p.add_argument_group("model or method (at most one; default: the bundled model)")
     one = g.add_mutually_exclusive_group()
@@ -43,8 +43,8 @@ def add_model_flags(p: argparse.ArgumentParser, backends: bool = True) -> None:
 
 
 def enhancer_spec(args: argparse.Namespace) -> dict:
-    """The flags that choose the model or method, as keywords of :func:`lowlight.inference.open_enhancer`."""
-    from ..config import parse_assignments
+    """The flags that choose the model or method, as keywords of :func:`lowlight.core.enhancer.open_enhancer`."""
+    from ..training.config import parse_assignments
 
     method_args = parse_assignments(args.method_arg or [], "--method-arg") if args.method_arg else None
     return dict(weights=args.weights, model=args.model, method=args.method, method_args=method_args,
@@ -53,6 +53,6 @@ def enhancer_spec(args: argparse.Namespace) -> dict:
 
 def load_enhancer(args: argparse.Namespace):
     """The model or classical method the flags name; both offer ``process`` and ``__call__``."""
-    from ..inference import open_enhancer
+    from ..core.enhancer import open_enhancer
 
     return open_enhancer(**enhancer_spec(args))

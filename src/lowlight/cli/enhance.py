@@ -60,13 +60,13 @@ def add_parsers(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import batch
-    from ..inference import EnhanceOptions, enhance_photo
-    from ..files import is_video_path
-    from ..photo import check_quality, read_photo, write_photo
+    from ..batch import plan as batch
+    from ..core.enhancer import EnhanceOptions, enhance_photo
+    from ..media.files import is_video_path
+    from ..media.photo import check_quality, read_photo, write_photo
     from ..progress import progress as progress_bar
-    from ..raw import check_exposure
-    from ..video import VideoOptions, check_codec
+    from ..media.raw import check_exposure
+    from ..media.video import VideoOptions, check_codec
 
     suffix = args.suffix if args.suffix is not None else ("" if args.output else "_enhanced")
     check_quality(args.quality)  # up front: once, not once per file
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
 
     def work(job: batch.Job) -> None:
         if is_video_path(job.source):
-            from ..video import enhance_video
+            from ..media.video import enhance_video
 
             enhance_video(enhancer, job.source, job.target, options, video, progress=not args.quiet)
             return
@@ -126,7 +126,7 @@ def run_ray(args: argparse.Namespace, suffix: str, options) -> int:
     """``--engine ray``: the same plan and rules as the local path, the work on Ray actors."""
     from dataclasses import asdict
 
-    from ..distributed import enhance_dataset
+    from ..batch.ray_engine import enhance_dataset
     from .common import enhancer_spec
 
     if not args.output:

@@ -48,8 +48,8 @@ def add_parsers(sub) -> None:
 def run_evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from ..data import find_pairs
-    from ..evaluation import evaluate, format_table
+    from ..media.pairs import find_pairs
+    from ..research.evaluation import evaluate, format_table
 
     pairs = find_pairs(Path(args.data), args.split)
     enhancer = load_enhancer(args)
@@ -67,8 +67,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 def _contender(name: str, device: str):
     """A classical method by name, or a registered model's bundled weights."""
-    from ..classical import METHODS, make_method
-    from ..inference import load_model, pretrained_models
+    from ..core.classical import METHODS, make_method
+    from ..core.enhancer import load_model, pretrained_models
 
     if name in METHODS:
         return make_method(name)
@@ -79,10 +79,10 @@ def _contender(name: str, device: str):
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from ..batch import collect_inputs
-    from ..compare import Contender, compare, image_grid, markdown_table, write_report
-    from ..data import find_pairs
-    from ..inference import load_model
+    from ..batch.plan import collect_inputs
+    from ..research.compare import Contender, compare, image_grid, markdown_table, write_report
+    from ..media.pairs import find_pairs
+    from ..core.enhancer import load_model
 
     if not args.data and not args.images:
         raise LowlightError("nothing to compare on: pass --data DIR (pairs, scored) and/or --images FILE... "

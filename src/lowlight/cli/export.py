@@ -24,8 +24,8 @@ def add_parsers(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..inference import load_model
-    from ..onnx_backend import export_onnx
+    from ..core.enhancer import load_model
+    from ..core.onnx_backend import export_onnx
 
     target = Path(args.onnx)
     if target.suffix.lower() != ".onnx":

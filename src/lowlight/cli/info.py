@@ -36,9 +36,9 @@ def add_parsers(sub) -> None:
 def run_benchmark(args: argparse.Namespace) -> int:
     import json
 
-    from ..benchmark import as_dicts, machine, markdown_table, run_benchmark, video_fps
-    from ..config import parse_size
-    from ..inference import load_model
+    from ..research.benchmark import as_dicts, machine, markdown_table, run_benchmark, video_fps
+    from ..training.config import parse_size
+    from ..core.enhancer import load_model
     from ..models import count_parameters, gmacs
 
     try:
@@ -85,7 +85,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
 def run_models(args: argparse.Namespace) -> int:
     import torch
 
-    from ..inference import DEFAULT_MODEL, pretrained_models
+    from ..core.enhancer import DEFAULT_MODEL, pretrained_models
     from ..models import count_parameters, create_model, get_entry, gmacs, list_models
 
     shipped = set(pretrained_models())

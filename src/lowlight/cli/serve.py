@@ -31,7 +31,7 @@ def add_parsers(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..server import ServerConfig, check_bind, serve
+    from ..server.app import ServerConfig, check_bind, serve
 
     key = args.api_key or os.environ.get("LOWLIGHT_API_KEY") or None
     check_bind(args.host, key)  # before loading anything

@@ -40,7 +40,7 @@ def add_parsers(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..synth import synthesize
+    from ..training.synth import synthesize
 
     skipped: list[str] = []
 

@@ -1,4 +1,4 @@
-"""``lowlight train`` and ``lowlight tune``: one flag per :class:`~lowlight.config.TrainConfig` field."""
+"""``lowlight train`` and ``lowlight tune``: one flag per :class:`~lowlight.training.config.TrainConfig` field."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ def add_parsers(sub) -> None:
 
 def build_train_config(args: argparse.Namespace):
     """recipe <- --config file <- explicit flags <- --set, each converted to the field's type."""
-    from .. import config as C
+    from ..training import config as C
 
     explicit = {f.name: getattr(args, f.name) for f in fields(C.TrainConfig)
                 if getattr(args, f.name, None) is not None}  # flags are named for the fields they set
@@ -131,7 +131,7 @@ def build_train_config(args: argparse.Namespace):
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ..training import train
+    from ..training.loop import train
 
     cfg = build_train_config(args)
     result = train(cfg, resume=bool(args.resume), progress=not args.quiet, overwrite=args.overwrite)
@@ -142,7 +142,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_tune(args: argparse.Namespace) -> int:
-    from ..tune import TuneConfig, tune
+    from ..training.tune import TuneConfig, tune
 
     if args.trials < 1:
         raise LowlightError(f"--trials must be at least 1, got {args.trials}")

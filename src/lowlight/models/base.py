@@ -1,4 +1,4 @@
-"""What a network must offer to run behind :class:`lowlight.inference.Enhancer`, tiled or not,
+"""What a network must offer to run behind :class:`lowlight.core.enhancer.Enhancer`, tiled or not,
 in training, evaluation and ONNX export: one base class with defaults instead of probing."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from .common import crop_to, pad_to_multiple
 @runtime_checkable
 class Network(Protocol):
     """Anything that enhances like a lowlight model: a torch :class:`EnhancementNet` or an ONNX
-    Runtime session wrapped by :mod:`lowlight.onnx_backend`."""
+    Runtime session wrapped by :mod:`lowlight.core.onnx_backend`."""
 
     multiple: int
 

@@ -75,6 +75,6 @@ def saved_args(name: str, saved: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_model(name: str, **overrides: Any) -> nn.Module:
-    """Build a freshly initialised model by name (weights come from :mod:`lowlight.checkpoint`)."""
+    """Build a freshly initialised model by name (weights come from :mod:`lowlight.core.checkpoint`)."""
     entry = get_entry(name)
     return entry.builder(**model_args(name, **overrides))

@@ -25,7 +25,7 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import LowlightError
+from ..errors import LowlightError
 from .files import atomic_write, first_line, missing_extra
 
 #: Container format by extension, and the encoder used unless one is named.
@@ -79,7 +79,7 @@ class BrightnessSmoother:
         """``inputs`` and the network's ``outputs`` ``(B, 3, H, W)`` in frame order; returns the steadied outputs."""
         import torch
 
-        from .color import luma
+        from ..color import luma
 
         if self.weight >= 1.0:
             return outputs
@@ -140,13 +140,13 @@ def _rotation(av, source: Path) -> float:
 def enhance_video(enhancer, source: Path, target: Path, options=None, video: VideoOptions | None = None,
                   progress: bool = False, on_frames: Callable[[int], None] | None = None) -> Path:
     """Enhance the clip ``source`` into ``target`` (written atomically; the container follows its
-    extension) with :class:`~lowlight.inference.EnhanceOptions` ``options``; returns ``target``."""
+    extension) with :class:`~lowlight.core.enhancer.EnhanceOptions` ``options``; returns ``target``."""
     import torch
 
-    from .inference import EnhanceOptions, Enhancer
+    from ..core.enhancer import EnhanceOptions, Enhancer
     from .photo import to_tensor
-    from .progress import counter
-    from .tiling import auto_tile
+    from ..progress import counter
+    from ..core.tiling import auto_tile
 
     av = _av()
     source, target = Path(source), Path(target)
@@ -230,8 +230,8 @@ def enhance_video(enhancer, source: Path, target: Path, options=None, video: Vid
 
 
 def frame_lumas(path: Path) -> np.ndarray:
-    """The mean luma (0..1) of every frame of a clip, in order: what :func:`lowlight.metrics.flicker` takes."""
-    from .color import luma
+    """The mean luma (0..1) of every frame of a clip, in order: what :func:`lowlight.research.metrics.flicker` takes."""
+    from ..color import luma
 
     av = _av()
     with _open_input(av, Path(path)) as container:

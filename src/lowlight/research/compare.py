@@ -15,11 +15,11 @@ from typing import Callable
 
 import numpy as np
 
-from .data import Pair
+from ..media.pairs import Pair
 from .evaluation import evaluate
-from .inference import Enhancer
-from .files import atomic_write, atomic_write_text
-from .photo import read_image
+from ..core.enhancer import Enhancer
+from ..media.files import atomic_write, atomic_write_text
+from ..media.photo import read_image
 
 COLUMNS = ["method", "psnr", "ssim", "params", "gmacs", "ms_per_image"]
 GT_MEAN_COLUMNS = ["psnr_gtmean", "ssim_gtmean"]
@@ -38,7 +38,7 @@ class Contender:
 
 def _cost(run: Callable) -> tuple[int | None, float | None]:
     if isinstance(run, Enhancer):
-        from .models import count_parameters, gmacs
+        from ..models import count_parameters, gmacs
 
         return count_parameters(run.net), gmacs(run.net, 400, 600)
     return None, None

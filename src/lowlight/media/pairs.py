@@ -1,4 +1,4 @@
-"""Paired low/normal-light datasets: layout detection, pairing by file stem, crops and augmentation.
+"""Paired low/normal-light datasets on disk: layout detection and pairing by file stem.
 
 Layouts understood, detected from the root path given:
 
@@ -20,10 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .color import apply_gamma
-from .errors import LowlightError
+from ..errors import LowlightError
 from .files import image_size, list_images
-from .photo import read_image
 
 #: Leaf folder pairs (low-light, normal-light), lower-case names.
 LEAF_LAYOUTS = (("low", "high", "low/ + high/"),
@@ -128,102 +126,3 @@ def split_pairs(pairs: list[Pair], fraction: float, seed: int) -> tuple[list[Pai
 
 def _natural(key: str):
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", key)]
-
-
-def random_crop_flip(low: np.ndarray, high: np.ndarray, crop: int | None, augment: bool,
-                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, tuple[int, bool]]:
-    """The same random ``crop``-square crop, flips and 90-degree rotation on both images ``(H, W, 3)``;
-    also returns the ``(quarter turns, flip)`` drawn. Images smaller than the crop are mirror-padded first.
-    """
-    k, flip = 0, False
-    if crop:
-        h, w = low.shape[:2]
-        if crop > h or crop > w:  # small images: mirror-pad up to the crop size
-            pad = ((0, max(0, crop - h)), (0, max(0, crop - w)), (0, 0))
-            low, high = np.pad(low, pad, mode="symmetric"), np.pad(high, pad, mode="symmetric")
-            h, w = low.shape[:2]
-        y = int(rng.integers(0, h - crop + 1))
-        x = int(rng.integers(0, w - crop + 1))
-        low, high = low[y:y + crop, x:x + crop], high[y:y + crop, x:x + crop]
-    if augment:
-        k = int(rng.integers(0, 4))
-        flip = bool(rng.integers(0, 2))
-        low, high = np.rot90(low, k), np.rot90(high, k)
-        if flip:
-            low, high = low[:, ::-1], high[:, ::-1]
-    return np.ascontiguousarray(low), np.ascontiguousarray(high), (k, flip)
-
-
-def resize_pair(low: np.ndarray, high: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Resize both images to ``(width, height)`` with Pillow's bilinear filter (the report's transform)."""
-    from PIL import Image
-
-    def rs(a: np.ndarray) -> np.ndarray:
-        return np.array(Image.fromarray(a).resize(size, Image.BILINEAR))
-    return rs(low), rs(high)
-
-
-class PairedDataset:
-    """A map-style dataset of ``(low, high)`` float tensors ``(3, H, W)`` in [0, 1].
-
-    ``gamma`` brightens the dark input with the report's lookup table; ``resize`` (``(w, h)``)
-    shrinks both images as the report did; ``crop`` and ``augment`` draw a random square and a
-    flip/rotation per sample. Randomness depends only on ``(seed, epoch, index)`` (see
-    :meth:`set_epoch`), so a resumed run sees exactly the samples an uninterrupted one would.
-    Decoded images are kept in memory when ``cache`` is set (485 LOL pairs take about 0.7 GB).
-    ``context`` (a model's ``training_context``, called with the whole dark image and its
-    reference) adds a third item: what the model conditions on, measured on the whole
-    (flipped/rotated) image rather than the crop, as at inference.
-    """
-
-    def __init__(self, pairs: list[Pair], gamma: float | None = None, resize: tuple[int, int] | None = None,
-                 crop: int | None = None, augment: bool = False, seed: int = 0, cache: bool = True,
-                 context=None):
-        self.context = context
-        self.pairs = list(pairs)
-        self.gamma, self.resize, self.crop, self.augment = gamma, resize, crop, augment
-        self.seed, self.epoch, self.cache = seed, 0, cache
-        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-
-    def __len__(self) -> int:
-        return len(self.pairs)
-
-    def set_epoch(self, epoch: int) -> None:
-        """Choose the random stream for the coming epoch."""
-        self.epoch = epoch
-
-    def load(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        """The pre-processed (gamma, resize) uint8 arrays of pair ``index``, before crops."""
-        if index in self._cache:
-            return self._cache[index]
-        pair = self.pairs[index]
-        low, high = read_image(pair.low), read_image(pair.high)
-        if low.shape != high.shape:
-            raise LowlightError(f"pair {pair.name} has different sizes: {low.shape[1]}x{low.shape[0]} vs "
-                                f"{high.shape[1]}x{high.shape[0]}; both images of a pair must match")
-        low = apply_gamma(low, self.gamma)
-        if self.resize:
-            low, high = resize_pair(low, high, self.resize)
-        if self.cache:
-            self._cache[index] = (low, high)
-        return low, high
-
-    def __getitem__(self, index: int):
-        return self.sample(index, index)
-
-    def sample(self, index: int, draw: int):
-        """Pair ``index`` with the crop and flip of random draw ``draw`` of this epoch."""
-        import torch
-
-        full, full_high = self.load(index)
-        rng = np.random.default_rng([self.seed, self.epoch, draw])
-        low, high, (k, flip) = random_crop_flip(full, full_high, self.crop, self.augment, rng)
-        to_t = lambda a: torch.from_numpy(a).permute(2, 0, 1).float().div_(255.0)  # noqa: E731
-        if self.context is None:
-            return to_t(low), to_t(high)
-        whole, ref = np.rot90(full, k), np.rot90(full_high, k)
-        whole = np.ascontiguousarray(whole[:, ::-1] if flip else whole)
-        ref = np.ascontiguousarray(ref[:, ::-1] if flip else ref)
-        with torch.no_grad():
-            ctx = self.context(to_t(whole)[None], to_t(ref)[None])[0]
-        return to_t(low), to_t(high), ctx

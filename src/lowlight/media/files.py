@@ -1,6 +1,6 @@
 """Files: which names are images, their size from the header, and atomic writes.
 
-Decoding and encoding pixels is :mod:`lowlight.photo`'s; this module owns the file system side
+Decoding and encoding pixels is :mod:`lowlight.media.photo`'s; this module owns the file system side
 that every writer shares (a reader never sees a half-written output).
 """
 
@@ -14,22 +14,22 @@ from typing import Callable
 
 from PIL import Image, UnidentifiedImageError
 
-from .errors import LowlightError
+from ..errors import LowlightError
 
 #: File extensions treated as images when scanning folders (lower case, with the dot). HEIC/HEIF
 #: need the optional pillow-heif (``lowlight[heif]``); AVIF is Pillow's own (Pillow 11.3 and later).
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif")
 
-#: Camera RAW files, read through rawpy/LibRaw (``lowlight[raw]``, :mod:`lowlight.raw`).
+#: Camera RAW files, read through rawpy/LibRaw (``lowlight[raw]``, :mod:`lowlight.media.raw`).
 RAW_EXTENSIONS = (".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2")
 
-#: Video files, decoded and encoded through PyAV (``lowlight[video]``, :mod:`lowlight.video`).
+#: Video files, decoded and encoded through PyAV (``lowlight[video]``, :mod:`lowlight.media.video`).
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm")
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
-#: Output formats :func:`lowlight.photo.write_photo` can write, by extension.
+#: Output formats :func:`lowlight.media.photo.write_photo` can write, by extension.
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP",
                  ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF", ".heic": "HEIF", ".heif": "HEIF",
                  ".avif": "AVIF"}

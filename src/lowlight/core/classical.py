@@ -20,8 +20,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .color import apply_gamma
-from .errors import LowlightError
+from ..color import apply_gamma
+from ..errors import LowlightError
 
 
 def identity(image: np.ndarray) -> np.ndarray:
@@ -160,11 +160,11 @@ class ClassicalMethod:
         return METHODS[self.name].function(image, **self.params)
 
     def process(self, rgb, options=None, **kwargs):
-        """The :meth:`lowlight.inference.Enhancer.process` face: a float RGB tensor ``(1, 3, H, W)``
+        """The :meth:`lowlight.core.enhancer.Enhancer.process` face: a float RGB tensor ``(1, 3, H, W)``
         in [0, 1] in and out, with strength and exposure (the method itself works in 8 bits)."""
-        from .color import adjust_exposure, blend_strength
-        from .inference import EnhanceOptions
-        from .photo import to_tensor, to_uint8
+        from ..color import adjust_exposure, blend_strength
+        from .enhancer import EnhanceOptions
+        from ..media.photo import to_tensor, to_uint8
 
         opts = options if options is not None else EnhanceOptions(**kwargs)
         out = to_tensor(self(to_uint8(rgb)))

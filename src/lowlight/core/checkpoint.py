@@ -13,9 +13,9 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from . import __version__
-from .errors import LowlightError
-from .files import atomic_write
+from .. import __version__
+from ..errors import LowlightError
+from ..media.files import atomic_write
 
 FORMAT = "lowlight-weights/1"
 
@@ -67,8 +67,8 @@ def load_weights(path: Path, device: str | torch.device = "cpu") -> tuple[nn.Mod
     """Rebuild the model a weights file describes, load its tensors, return ``(model in eval mode, metadata)``."""
     from safetensors.torch import load_file
 
-    from .models import create_model
-    from .models.registry import saved_args
+    from ..models import create_model
+    from ..models.registry import saved_args
 
     meta = read_metadata(path)
     model = create_model(meta["model"], **saved_args(meta["model"], meta["model_args"]))
@@ -87,7 +87,7 @@ def load_weights(path: Path, device: str | torch.device = "cpu") -> tuple[nn.Mod
 
 
 def open_torch(path: Path, device: str = "auto", threads: int | None = None) -> tuple[nn.Module, dict[str, Any]]:
-    """The PyTorch backend of :func:`lowlight.inference.load_model`: ``(network, metadata)``.
+    """The PyTorch backend of :func:`lowlight.core.enhancer.load_model`: ``(network, metadata)``.
     ``threads`` sets PyTorch's process-wide CPU thread count."""
     from .device import pick_device
 

@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from .errors import LowlightError
+from ..errors import LowlightError
 
 
 @dataclass
 class TrainConfig:
     """Everything a training run depends on. Defaults: a small SID U-Net on 128-pixel crops."""
 
-    data: str = ""                      #: training pairs (any layout :mod:`lowlight.data` detects)
+    data: str = ""                      #: training pairs (any layout :mod:`lowlight.media.pairs` detects)
     extra_data: list = field(default_factory=list)  #: more training-pair folders, mixed in (never validated on)
     val_data: Optional[str] = None      #: validation pairs; default: hold out ``val_fraction`` of ``data``
     val_fraction: float = 0.1           #: share of ``data`` held out when ``val_data`` is not given
@@ -60,7 +60,7 @@ class TrainConfig:
     def validate(self) -> "TrainConfig":
         """Raise :class:`LowlightError` for values no run could use."""
         from .losses import LOSSES
-        from .models import model_args
+        from ..models import model_args
 
         if not self.data:
             raise LowlightError("no training data given; pass --data DIR (a folder of low/high pairs)")

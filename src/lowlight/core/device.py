@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .errors import LowlightError
+from ..errors import LowlightError
 
 
 def pick_device(name: str = "auto") -> torch.device:

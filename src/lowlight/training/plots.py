@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .files import atomic_write
+from ..media.files import atomic_write
 
 
 def plot_history(rows: list[dict], path: Path, title: str = "Validation PSNR over epochs") -> Path:

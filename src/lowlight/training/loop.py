@@ -2,7 +2,7 @@
 accumulation and clipping, an ensemble of models with the best kept by validation loss), written
 so that a resumed run ends bit for bit where an uninterrupted one would (on CPU, fixed seed).
 Under ``torchrun`` the same loop runs with DistributedDataParallel: the global batch is split
-over the processes and only rank 0 writes (see :mod:`lowlight.distributed` and docs/SCALE.md).
+over the processes and only rank 0 writes (see :mod:`lowlight.training.ddp` and docs/SCALE.md).
 
 A run folder holds ``config.json`` (settings, command line, git revision, versions, hardware),
 ``metrics.csv`` (one row per epoch), ``psnr.png``, ``best.safetensors``, ``last.safetensors`` and
@@ -26,20 +26,21 @@ from typing import Callable
 
 import torch
 
-from . import __version__
-from .checkpoint import read_metadata, save_weights
+from .. import __version__
+from ..core.checkpoint import read_metadata, save_weights
 from .config import TrainConfig
-from .data import PairedDataset, find_pairs, split_pairs
-from .errors import LowlightError
-from .evaluation import evaluate
-from .device import pick_device
-from .distributed import DistContext, context, training_device
-from .inference import Enhancer
-from .files import atomic_write, atomic_write_text
+from ..media.pairs import find_pairs, split_pairs
+from .dataset import PairedDataset
+from ..errors import LowlightError
+from ..research.evaluation import evaluate
+from ..core.device import pick_device
+from .ddp import DistContext, context, training_device
+from ..core.enhancer import Enhancer
+from ..media.files import atomic_write, atomic_write_text
 from .losses import forgive_white, get_loss
-from .models import create_model, model_args
+from ..models import create_model, model_args
 from .plots import plot_history
-from .progress import progress as progress_bar
+from ..progress import progress as progress_bar
 
 CSV_FIELDS = ["epoch", "train_loss", "val_loss", "psnr", "ssim", "lr", "best_member", "seconds", "train_seconds"]
 

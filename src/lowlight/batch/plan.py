@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .errors import LowlightError
-from .files import IMAGE_EXTENSIONS, RAW_EXTENSIONS, VIDEO_EXTENSIONS, is_media_path, is_raw_path, is_video_path
+from ..errors import LowlightError
+from ..media.files import IMAGE_EXTENSIONS, RAW_EXTENSIONS, VIDEO_EXTENSIONS, is_media_path, is_raw_path, is_video_path
 
 #: Output extensions accepted by ``--ext`` for images (lower case, with the dot).
 OUTPUT_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".heic", ".heif", ".avif")

@@ -1,9 +1,7 @@
-"""Work across processes and machines: PyTorch DDP for training under ``torchrun``, and Ray Data
-for enhancing whole collections (:func:`enhance_dataset`).
-
-Training: ``torchrun --nproc_per_node N -m lowlight train ...`` sets ``WORLD_SIZE``, ``RANK`` and
-``LOCAL_RANK``; :func:`context` joins the process group (NCCL on CUDA, gloo on CPU) and says who
-this process is. Plain ``lowlight train`` gets a context of one process and nothing changes.
+"""Enhancing whole collections on a Ray cluster (``lowlight enhance --engine ray``): the same
+plan as a local batch (:mod:`lowlight.batch.plan`), the same enhance path, on a pool of actors
+that each load the model once; inputs and outputs may be local folders or ``s3://``, ``gs://``...
+URIs (docs/SCALE.md).
 """
 
 from __future__ import annotations
@@ -17,91 +15,8 @@ from typing import Callable
 
 import torch
 
-from .errors import LowlightError
+from ..errors import LowlightError
 
-
-@dataclass(frozen=True)
-class DistContext:
-    """This process's place in a run: ``rank`` of ``world`` processes (``world`` 1: no DDP)."""
-
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-    started: bool = False  #: this module initialised the process group (and will destroy it)
-
-    @property
-    def main(self) -> bool:
-        """Rank 0: the only process that logs and writes files."""
-        return self.rank == 0
-
-    @property
-    def active(self) -> bool:
-        return self.world > 1
-
-    def all_mean(self, values: list[float], device: torch.device) -> list[float]:
-        """The mean of each value over all processes (the values themselves with one process)."""
-        if not self.active:
-            return list(values)
-        t = torch.tensor(values, dtype=torch.float64, device=device)
-        torch.distributed.all_reduce(t)
-        return (t / self.world).tolist()
-
-    def all_sum(self, values: list[float], device: torch.device) -> list[float]:
-        """The sum of each value over all processes."""
-        if not self.active:
-            return list(values)
-        t = torch.tensor(values, dtype=torch.float64, device=device)
-        torch.distributed.all_reduce(t)
-        return t.tolist()
-
-    def any(self, flag: bool, device: torch.device) -> bool:
-        """True on every process when ``flag`` is true on any (so all stop together)."""
-        if not self.active:
-            return flag
-        t = torch.tensor([1.0 if flag else 0.0], device=device)
-        torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
-        return bool(t.item() > 0)
-
-    def barrier(self) -> None:
-        """Wait for every process (at the end of a run: no process tears the group down while
-        another still writes, which gloo answers by aborting it)."""
-        if self.active:
-            torch.distributed.barrier()
-
-    def close(self) -> None:
-        if self.started and torch.distributed.is_initialized():
-            torch.distributed.destroy_process_group()
-
-
-def context(device: torch.device) -> DistContext:
-    """The process group of a ``torchrun`` launch (joined here if not yet), or one process."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return DistContext()
-    rank, local_rank = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
-    started = False
-    if not torch.distributed.is_initialized():
-        backend = "nccl" if device.type == "cuda" else "gloo"
-        if device.type == "cuda":
-            torch.cuda.set_device(local_rank)
-        try:
-            torch.distributed.init_process_group(backend=backend)
-        except (RuntimeError, ValueError) as exc:
-            raise LowlightError(f"cannot join the torchrun process group ({backend}): "
-                                f"{str(exc).splitlines()[0]}; check --rdzv-endpoint and that every node can "
-                                "reach it") from None
-        started = True
-    return DistContext(rank, world, local_rank, started)
-
-
-def training_device(device: torch.device, dist: DistContext) -> torch.device:
-    """One GPU per process under torchrun (``LOCAL_RANK``); the CPU is shared."""
-    if device.type == "cuda" and dist.active:
-        return torch.device("cuda", dist.local_rank)
-    return device
-
-
-# -- Ray Data: enhancing collections --------------------------------------------------------------
 def _is_uri(item: str) -> bool:
     return "://" in str(item)
 
@@ -147,14 +62,14 @@ def _filesystem(uri: str):
 def plan_jobs(inputs: list[str], output: str, suffix: str = "", ext: str | None = None,
               recursive: bool = False, overwrite: bool = False) -> tuple[list[RayJob], list[RayJob]]:
     """``(to_do, skipped)`` jobs for ``inputs`` written under the folder ``output``, by the local
-    rules (:mod:`lowlight.batch`: same names, no input overwritten, no two inputs on one output);
+    rules (:mod:`lowlight.batch.plan`: same names, no input overwritten, no two inputs on one output);
     URIs are listed through pyarrow. Outputs that exist are skipped unless ``overwrite``."""
     from pathlib import PurePosixPath
 
     import pyarrow.fs as pafs
 
-    from . import batch
-    from .files import is_media_path, is_video_path
+    from ..batch import plan as batch
+    from ..media.files import is_media_path, is_video_path
 
     if not any(_is_uri(i) for i in inputs) and not _is_uri(output):
         jobs = batch.plan(batch.collect_inputs(inputs, recursive), Path(output), suffix, batch.normalise_ext(ext))
@@ -216,7 +131,7 @@ class EnhanceActor:
 
     def __init__(self, spec: dict, options: dict, quality: int, max_pixels: int | None, raw_exposure: float,
                  threads: int | None):
-        from .inference import EnhanceOptions, open_enhancer
+        from ..core.enhancer import EnhanceOptions, open_enhancer
 
         if threads:
             torch.set_num_threads(threads)
@@ -225,9 +140,9 @@ class EnhanceActor:
         self.quality, self.max_pixels, self.raw_exposure = quality, max_pixels, raw_exposure
 
     def _one(self, source: str, target: str) -> tuple[str, str, float]:
-        from .files import atomic_write, first_line
-        from .inference import enhance_photo
-        from .photo import decode_photo, encode_photo, read_photo
+        from ..media.files import atomic_write, first_line
+        from ..core.enhancer import enhance_photo
+        from ..media.photo import decode_photo, encode_photo, read_photo
 
         try:
             if _is_uri(source):
@@ -267,20 +182,20 @@ def enhance_dataset(inputs: list[str], output: str, *, spec: dict | None = None,
     ``address``: a running cluster (``auto``, ``ray://HOST:10001``); None starts a local Ray on this
     machine and shuts it down after. ``actors`` model replicas (default: one per CPU, or per GPU
     where the cluster has GPUs), each fed ``batch_size`` files at a time. ``spec`` names the
-    model as :func:`lowlight.inference.open_enhancer` takes it (None: the bundled default),
-    ``options`` the :class:`~lowlight.inference.EnhanceOptions` fields. A file that fails is
+    model as :func:`lowlight.core.enhancer.open_enhancer` takes it (None: the bundled default),
+    ``options`` the :class:`~lowlight.core.enhancer.EnhanceOptions` fields. A file that fails is
     listed and the rest go on; existing outputs are skipped, so a rerun does only what is missing.
     ``actor``: the actor class (:class:`EnhanceActor`, or a subclass of it).
     """
     import time
 
-    from .files import quiet_stderr
-    from .inference import EnhanceOptions
+    from ..media.files import quiet_stderr
+    from ..core.enhancer import EnhanceOptions
 
     try:
         import ray
     except ImportError:
-        from .files import missing_extra
+        from ..media.files import missing_extra
 
         raise missing_extra("--engine ray", "ray", "ray[data]") from None
     actor = actor or EnhanceActor

@@ -1,4 +1,4 @@
-"""ONNX export and the ONNX Runtime backend: a network-like object for :class:`~lowlight.inference.Enhancer`.
+"""ONNX export and the ONNX Runtime backend: a network-like object for :class:`~lowlight.core.enhancer.Enhancer`.
 
 The exported graph is the network on an input whose sides are multiples of the model's
 ``multiple`` (padding and cropping stay outside, as tiling needs), plus, for models conditioned
@@ -21,10 +21,10 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from . import __version__
-from .errors import LowlightError
-from .models.base import EnhancementNet
-from .models.common import crop_to, pad_to_multiple
+from .. import __version__
+from ..errors import LowlightError
+from ..models.base import EnhancementNet
+from ..models.common import crop_to, pad_to_multiple
 
 #: Install hint for the optional dependencies.
 ONNX_EXTRA = "pip install 'lowlight[onnx]'"
@@ -121,7 +121,7 @@ def export_onnx(net: EnhancementNet, meta: dict, source: Path | None = None, pat
     })
     data = model.SerializeToString()
     if path is not None:
-        from .files import atomic_write
+        from ..media.files import atomic_write
 
         atomic_write(Path(path), lambda tmp: Path(tmp).write_bytes(data))
     return data
@@ -174,8 +174,8 @@ class OnnxNet:
     def _spec_net(self):
         """The torch model's own code, without its weights: what computes the graph's inputs."""
         if self._spec is None:
-            from .models import create_model
-            from .models.registry import saved_args
+            from ..models import create_model
+            from ..models.registry import saved_args
 
             with torch.device("meta"):
                 self._spec = create_model(self.name, **saved_args(self.name, self.args))
@@ -197,7 +197,7 @@ class OnnxNet:
 
 
 def open_onnx(path: Path, device: str = "auto", threads: int | None = None) -> tuple[OnnxNet, dict]:
-    """The ONNX Runtime backend of :func:`lowlight.inference.load_model`: ``(network, metadata)``.
+    """The ONNX Runtime backend of :func:`lowlight.core.enhancer.load_model`: ``(network, metadata)``.
 
     An ``.onnx`` file runs as it is; ``.safetensors`` weights run as their shipped ``.onnx`` twin
     when it was exported from these very weights, else as an export made now (in memory, a few

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .color import luma
+from ..color import luma
 
 
 def _batched(x: torch.Tensor) -> torch.Tensor:

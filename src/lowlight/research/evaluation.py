@@ -14,11 +14,11 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from .data import Pair
-from .inference import Enhancer
-from .photo import read_image, save_image, to_tensor, to_uint8
+from ..media.pairs import Pair
+from ..core.enhancer import Enhancer
+from ..media.photo import read_image, save_image, to_tensor, to_uint8
 from .metrics import gt_mean_scale, psnr, ssim
-from .progress import progress as progress_bar
+from ..progress import progress as progress_bar
 
 
 @dataclass

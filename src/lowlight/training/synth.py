@@ -51,11 +51,11 @@ from typing import Callable
 
 import numpy as np
 
-from .color import linear_to_srgb, srgb_to_linear
-from .errors import LowlightError
-from .files import atomic_write_text, list_images
-from .photo import read_image, save_image
-from .progress import progress as progress_bar
+from ..color import linear_to_srgb, srgb_to_linear
+from ..errors import LowlightError
+from ..media.files import atomic_write_text, list_images
+from ..media.photo import read_image, save_image
+from ..progress import progress as progress_bar
 
 EXPOSURE_RANGE = (0.02, 0.25)
 FULL_WELL_RANGE = (1000.0, 20000.0)

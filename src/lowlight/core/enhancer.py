@@ -13,11 +13,11 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .color import adjust_exposure, apply_gamma, blend_strength
+from ..color import adjust_exposure, apply_gamma, blend_strength
 from .device import pick_device  # noqa: F401  (part of this module's API)
-from .errors import LowlightError
-from .models.base import Network
-from .photo import to_tensor, to_uint8
+from ..errors import LowlightError
+from ..models.base import Network
+from ..media.photo import to_tensor, to_uint8
 from .tiling import DEFAULT_OVERLAP, auto_tile, run_tiled
 
 
@@ -28,7 +28,7 @@ class EnhanceOptions:
     ``strength`` blends from the input (0) to the full result (1); ``exposure`` then scales it
     by ``2 ** exposure`` in linear light. ``brightness`` asks a model that takes a brightness
     target for an output of that mean luma (0 to 1; None: the model's own choice). ``tile``: None picks by image size
-    (:func:`lowlight.tiling.auto_tile`), 0 never tiles, N uses N-pixel tiles that share
+    (:func:`lowlight.core.tiling.auto_tile`), 0 never tiles, N uses N-pixel tiles that share
     ``overlap`` pixels with their neighbours.
     """
 
@@ -140,19 +140,19 @@ def bundled_weights(name: str) -> Path | None:
 
 def pretrained_models() -> list[str]:
     """Registered models that ship pretrained weights in this version."""
-    from .models import list_models
+    from ..models import list_models
 
     return [name for name in list_models() if bundled_weights(name) is not None]
 
 
 #: Backends by name: the module and function that open a weights file as ``(network, metadata)``
 #: (``open(path, device, threads)``), imported only when asked for.
-BACKENDS = {"torch": ("lowlight.checkpoint", "open_torch"), "onnx": ("lowlight.onnx_backend", "open_onnx")}
+BACKENDS = {"torch": ("lowlight.core.checkpoint", "open_torch"), "onnx": ("lowlight.core.onnx_backend", "open_onnx")}
 
 
 def resolve_weights(name_or_path: str | Path | None) -> Path:
     """The weights file for a path, a registered model's bundled weights, or the default model."""
-    from .models import get_entry
+    from ..models import get_entry
 
     name_or_path = DEFAULT_MODEL if name_or_path is None else name_or_path
     path = Path(name_or_path)
@@ -235,7 +235,7 @@ def enhance(image, model: Enhancer | str | Path | None = None, strength: float =
     ``.mov``, ``.mkv``, ``.webm``) is enhanced into ``output`` (default: ``NAME_enhanced`` beside
     it, never over an existing file) and that path is returned; camera RAW paths read as 16 bits.
     """
-    from .photo import join_array, split_array
+    from ..media.photo import join_array, split_array
 
     options = EnhanceOptions(strength, exposure, tile, overlap, brightness)
     enhancer = _resolve(model, device)
@@ -249,11 +249,11 @@ def enhance(image, model: Enhancer | str | Path | None = None, strength: float =
         return out if image.dim() == 4 else out[0]
 
     if isinstance(image, (str, Path)):
-        from .files import is_video_path
-        from .photo import read_photo, to_pil
+        from ..media.files import is_video_path
+        from ..media.photo import read_photo, to_pil
 
         if is_video_path(Path(image)):
-            from .video import enhance_video
+            from ..media.video import enhance_video
 
             source = Path(image)
             target = Path(output) if output else source.with_name(f"{source.stem}_enhanced{source.suffix}")
@@ -266,7 +266,7 @@ def enhance(image, model: Enhancer | str | Path | None = None, strength: float =
     from PIL import Image
 
     if isinstance(image, Image.Image):
-        from .photo import from_pil, to_pil
+        from ..media.photo import from_pil, to_pil
 
         photo = from_pil(image)
         return to_pil(enhance_photo(enhancer, photo, options), mode=image.mode)
@@ -279,7 +279,7 @@ def enhance(image, model: Enhancer | str | Path | None = None, strength: float =
 
 
 def enhance_photo(enhancer, photo, options: EnhanceOptions):
-    """The enhanced copy of a :class:`lowlight.photo.Photo` (alpha and metadata carried over);
+    """The enhanced copy of a :class:`lowlight.media.photo.Photo` (alpha and metadata carried over);
     ``enhancer``: anything with :meth:`Enhancer.process` (a classical method too)."""
     from dataclasses import replace
 

@@ -1,5 +1,5 @@
 """``lowlight serve``: an HTTP API for applications and a web page for people, over the same
-:func:`lowlight.inference.enhance_photo` and the same loaded model as the CLI.
+:func:`lowlight.core.enhancer.enhance_photo` and the same loaded model as the CLI.
 
 The model is loaded once. Inference runs off the event loop in a bounded pool of worker threads
 (each with a fixed share of the CPU threads), behind a bounded queue: when it is full the server
@@ -23,8 +23,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Optional, Tuple
 
-from . import __version__
-from .errors import CorruptImageError, ImageTooLargeError, LowlightError, UnsupportedImageError
+from .. import __version__
+from ..errors import CorruptImageError, ImageTooLargeError, LowlightError, UnsupportedImageError
 
 #: Install hint for the optional dependencies.
 SERVER_EXTRA = "pip install 'lowlight[server]'"
@@ -120,9 +120,9 @@ def create_app(config: Optional[ServerConfig] = None, **overrides):
     from fastapi.middleware.cors import CORSMiddleware
     from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
-    from .inference import EnhanceOptions, enhance_photo, load_model
-    from .models import count_parameters
-    from .photo import check_quality, decode_photo, encode_photo
+    from ..core.enhancer import EnhanceOptions, enhance_photo, load_model
+    from ..models import count_parameters
+    from ..media.photo import check_quality, decode_photo, encode_photo
 
     if config is None:
         config = ServerConfig(model=os.environ.get("LOWLIGHT_MODEL") or None,
@@ -287,7 +287,7 @@ def create_app(config: Optional[ServerConfig] = None, **overrides):
         authorise(request)
         return Response(generate_latest(stats.registry), media_type=CONTENT_TYPE_LATEST)
 
-    page = resources.files("lowlight").joinpath("static/index.html").read_text(encoding="utf-8")
+    page = resources.files("lowlight.server").joinpath("static/index.html").read_text(encoding="utf-8")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def index():

@@ -8,8 +8,8 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from .errors import LowlightError
-from .metrics import ssim_map
+from ..errors import LowlightError
+from ..research.metrics import ssim_map
 
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .color import luma
-from .errors import CorruptImageError, ImageTooLargeError, LowlightError, UnsupportedImageError
+from ..color import luma
+from ..errors import CorruptImageError, ImageTooLargeError, LowlightError, UnsupportedImageError
 from .files import SAVE_FORMATS, atomic_write, first_line, is_raw_path, missing_extra, read_bytes
 
 _ORIENTATION = 0x0112
@@ -223,7 +223,7 @@ def read_photo(path: Path, orient: bool = True, max_pixels: int | None = None, r
     """Decode ``path`` with its bit depth, alpha, ICC and EXIF; upright (EXIF orientation applied)
     unless ``orient`` is False (dataset pairs are used as stored). Images over ``max_pixels``
     (default :data:`MAX_PIXELS`) are refused from their header, before any pixel is decoded.
-    Camera RAW files go through :func:`lowlight.raw.read_raw` (``raw_exposure`` stops of gain)."""
+    Camera RAW files go through :func:`lowlight.media.raw.read_raw` (``raw_exposure`` stops of gain)."""
     path = Path(path)
     if is_raw_path(path):
         from .raw import read_raw

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Callable
 
 from .config import TrainConfig, apply
-from .errors import LowlightError
-from .files import atomic_write, atomic_write_text
-from .models import model_args
+from ..errors import LowlightError
+from ..media.files import atomic_write, atomic_write_text
+from ..models import model_args
 
 STUDY_NAME = "lowlight"
 
@@ -73,7 +73,7 @@ def trial_config(base: TrainConfig, params: dict, out: Path) -> TrainConfig:
 
 def tune(base: TrainConfig, tcfg: TuneConfig, log: Callable[[str], None] = print, progress: bool = True):
     """Run (or resume) the search; returns the Optuna study."""
-    from .training import train
+    from .loop import train
 
     optuna = _optuna()
     out = Path(tcfg.out)

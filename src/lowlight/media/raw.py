@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .color import linear_to_srgb
-from .errors import CorruptImageError, ImageTooLargeError, LowlightError, UnsupportedImageError
+from ..color import linear_to_srgb
+from ..errors import CorruptImageError, ImageTooLargeError, LowlightError, UnsupportedImageError
 from .files import missing_extra, quiet_stderr, read_bytes
 from .photo import MAX_PIXELS, Photo
 
@@ -74,7 +74,7 @@ def check_exposure(stops: float) -> float:
 
 
 def read_raw(path: Path, exposure: float = 0.0, max_pixels: int | None = None) -> Photo:
-    """Decode a camera RAW file as a 16-bit :class:`~lowlight.photo.Photo` in sRGB (see the module)."""
+    """Decode a camera RAW file as a 16-bit :class:`~lowlight.media.photo.Photo` in sRGB (see the module)."""
     try:
         import rawpy
     except ImportError:

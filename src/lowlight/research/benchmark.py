@@ -1,7 +1,7 @@
 """Speed of a model as users run it: size, cost, latency on one LOL-sized photo and throughput on
 a 12-megapixel one, for each backend (PyTorch, ONNX Runtime) and thread count.
 
-Timings go through :meth:`lowlight.inference.Enhancer.process`, the path ``lowlight enhance``
+Timings go through :meth:`lowlight.core.enhancer.Enhancer.process`, the path ``lowlight enhance``
 takes (whole-image statistics, automatic tiling, clamping), on a fixed synthetic dark image;
 each is the median of repeated runs after a warm-up run.
 """
@@ -17,7 +17,7 @@ from typing import Callable
 
 import torch
 
-from .errors import LowlightError
+from ..errors import LowlightError
 
 
 @dataclass
@@ -80,7 +80,7 @@ def run_benchmark(model=None, backends=("torch", "onnx"), threads=(1, 2), small=
                   log: Callable[[str], None] = lambda _: None) -> list[BenchRow]:
     """Time ``model`` (None: the bundled default; a name or weights path) for every backend and
     thread count; ``small``/``large`` are ``(width, height)``. Restores torch's thread count."""
-    from .inference import BACKENDS, load_model
+    from ..core.enhancer import BACKENDS, load_model
 
     torch_model = load_model(model, device="cpu", backend="torch")
     x_small, x_large = dark_image(*small), dark_image(*large, seed=1)
@@ -111,8 +111,8 @@ def video_fps(model=None, sizes=((640, 360), (1280, 720)), frames: int = 48, thr
     import tempfile
     from pathlib import Path
 
-    from .inference import load_model
-    from .video import enhance_video, make_clip
+    from ..core.enhancer import load_model
+    from ..media.video import enhance_video, make_clip
 
     enhancer = load_model(model, device="cpu")
     saved, rows = torch.get_num_threads(), []
