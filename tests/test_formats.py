@@ -44,7 +44,7 @@ def _exif(orientation=1):
 def test_heic_and_avif_enhance_keeping_exif_and_icc(tmp_path, tiny_weights, ext):
     import pillow_heif  # noqa: F401  (registers nothing by itself; lowlight.media.photo registers the opener)
 
-    from lowlight.media.photo import heif_available
+    from lowlight.media.files import heif_available
 
     assert heif_available()
     src = tmp_path / f"phone{ext}"
@@ -90,8 +90,10 @@ def read_photo_from_array(array):
 
 
 def test_heic_without_pillow_heif_names_the_extra(tmp_path, monkeypatch, capsys):
-    import lowlight.media.photo as photo_mod
+    import lowlight.media.files as photo_mod  # where the pillow-heif switch lives
 
+    assert photo_mod.heif_available()  # registered, so the test file can be written
+    Image.init()  # every plugin loaded before ID and OPEN are swapped, so none is lost when they return
     src = tmp_path / "phone.heic"
     Image.fromarray(_dark()).save(src, quality=90)
     monkeypatch.setattr(photo_mod, "_HEIF", False)
@@ -158,13 +160,13 @@ def test_corrupt_raw_is_one_line_error(tmp_path, tiny_weights, capsys):
 
 
 def test_missing_rawpy_and_av_name_their_extras(tmp_path, monkeypatch):
-    from lowlight.media.raw import read_raw
+    from lowlight.media.photo import decode_photo
     from lowlight.media.video import VideoOptions, enhance_video
 
     monkeypatch.setitem(sys.modules, "rawpy", None)
     monkeypatch.setitem(sys.modules, "av", None)
     with pytest.raises(LowlightError, match=r"lowlight\[raw\]"):
-        read_raw(tmp_path / "x.dng")
+        decode_photo(b"II*\x00", name=str(tmp_path / "x.dng"))
     with pytest.raises(LowlightError, match=r"lowlight\[video\]"):
         enhance_video(None, tmp_path / "x.mp4", tmp_path / "y.mp4", video=VideoOptions())
 
@@ -218,15 +220,18 @@ def test_video_brightness_does_not_flicker(clip, tmp_path):
 
 def test_video_smoothing_steadies_a_noisy_model(clip, tmp_path):
     """An enhancer whose brightening jitters from frame to frame: the smoother removes the jitter."""
-    from lowlight.research.metrics import flicker
+    from lowlight.core.contract import Enhances
     from lowlight.media.video import VideoOptions, enhance_video, frame_lumas
+    from lowlight.research.metrics import flicker
 
-    class Jittery:
+    class Jittery(Enhances):  # one frame at a time (not batched), as a classical method runs
+        name, batched, tiles, takes_brightness = "jittery", False, False, False
         calls = 0
 
-        def process(self, x, options=None):
+        def render(self, x, options):
+            assert x.shape[0] == 1
             Jittery.calls += 1
-            return (x * (4.0 + (Jittery.calls % 2))).clamp(0, 1)  # x4 and x5 in turn
+            return x * (4.0 + (Jittery.calls % 2))  # x4 and x5 in turn
 
     raw = frame_lumas(enhance_video(Jittery(), clip, tmp_path / "a.mp4", video=VideoOptions(smoothing=0)))
     steady = frame_lumas(enhance_video(Jittery(), clip, tmp_path / "b.mp4", video=VideoOptions(smoothing=1.0)))

@@ -61,7 +61,7 @@ def add_parsers(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..batch import plan as batch
-    from ..core.enhancer import EnhanceOptions, enhance_photo
+    from ..core.enhancer import EnhanceOptions, check_options, enhance_photo
     from ..media.files import is_video_path
     from ..media.photo import check_quality, read_photo, write_photo
     from ..progress import progress as progress_bar
@@ -83,8 +83,7 @@ def run(args: argparse.Namespace) -> int:
     if args.codec and any(is_video_path(job.source) for job in jobs):
         check_codec(args.codec)  # before any model is loaded or file written
     enhancer = load_enhancer(args)
-    if options.brightness is not None:
-        enhancer.check_brightness()
+    check_options(enhancer, options)  # before any file: --brightness or --tile where they do not apply
 
     max_pixels = int(args.max_pixels) if args.max_pixels else None
     if max_pixels is not None and max_pixels < 1:

@@ -22,6 +22,8 @@ import numpy as np
 
 from ..color import apply_gamma
 from ..errors import LowlightError
+from ..media.photo import to_tensor, to_uint8
+from .contract import EnhanceOptions, Enhances
 
 
 def identity(image: np.ndarray) -> np.ndarray:
@@ -150,25 +152,22 @@ METHODS: dict[str, MethodEntry] = {
 
 
 @dataclass
-class ClassicalMethod:
-    """A configured classical method, callable like an Enhancer: uint8 RGB in, uint8 RGB out."""
+class ClassicalMethod(Enhances):
+    """A configured classical method behind the :class:`~lowlight.core.contract.ImageEnhancer`
+    contract: it works in 8 bits on one whole image, and chooses its own brightness."""
 
     name: str
     params: dict[str, Any]
+    batched = False
+    tiles = False
+    takes_brightness = False
 
-    def __call__(self, image: np.ndarray) -> np.ndarray:
-        return METHODS[self.name].function(image, **self.params)
+    def render(self, rgb, options: EnhanceOptions):
+        """The method on each image of ``rgb`` ``(B, 3, H, W)`` in [0, 1], through 8 bits."""
+        import torch
 
-    def process(self, rgb, options=None, **kwargs):
-        """The :meth:`lowlight.core.enhancer.Enhancer.process` face: a float RGB tensor ``(1, 3, H, W)``
-        in [0, 1] in and out, with strength and exposure (the method itself works in 8 bits)."""
-        from ..color import adjust_exposure, blend_strength
-        from .enhancer import EnhanceOptions
-        from ..media.photo import to_tensor, to_uint8
-
-        opts = options if options is not None else EnhanceOptions(**kwargs)
-        out = to_tensor(self(to_uint8(rgb)))
-        return adjust_exposure(blend_strength(rgb, out, opts.strength), opts.exposure).clamp_(0.0, 1.0)
+        function = METHODS[self.name].function
+        return torch.cat([to_tensor(function(to_uint8(image), **self.params)) for image in rgb])
 
 
 def _typed(name: str, key: str, value: Any, default: Any) -> Any:

@@ -13,50 +13,19 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ..color import adjust_exposure, apply_gamma, blend_strength
-from .device import pick_device  # noqa: F401  (part of this module's API)
+from ..color import apply_gamma
 from ..errors import LowlightError
+from ..media.photo import to_tensor
 from ..models.base import Network
-from ..media.photo import to_tensor, to_uint8
-from .tiling import DEFAULT_OVERLAP, auto_tile, run_tiled
-
-
-@dataclass(frozen=True)
-class EnhanceOptions:
-    """How to enhance, checked once for the CLI, the Python API and the server alike.
-
-    ``strength`` blends from the input (0) to the full result (1); ``exposure`` then scales it
-    by ``2 ** exposure`` in linear light. ``brightness`` asks a model that takes a brightness
-    target for an output of that mean luma (0 to 1; None: the model's own choice). ``tile``: None picks by image size
-    (:func:`lowlight.core.tiling.auto_tile`), 0 never tiles, N uses N-pixel tiles that share
-    ``overlap`` pixels with their neighbours.
-    """
-
-    strength: float = 1.0
-    exposure: float = 0.0
-    tile: int | None = None
-    overlap: int = DEFAULT_OVERLAP
-    brightness: float | None = None
-
-    def __post_init__(self):
-        if self.brightness is not None and not 0.01 <= self.brightness <= 0.99:
-            raise LowlightError(f"brightness is the output's mean luma, between 0.01 and 0.99; got {self.brightness:g}")
-        if not 0.0 <= self.strength <= 1.0:
-            raise LowlightError(f"strength must be between 0 and 1, got {self.strength:g}")
-        if not -10.0 <= self.exposure <= 10.0:
-            raise LowlightError(f"exposure must be between -10 and 10 stops, got {self.exposure:g}")
-        if self.overlap < 0:
-            raise LowlightError(f"tile overlap must be 0 or more, got {self.overlap}")
-        if self.tile is not None and self.tile < 0:
-            raise LowlightError(f"tile must be 0 (never tile) or a positive size, got {self.tile}")
-        if self.tile and self.tile <= self.overlap:
-            raise LowlightError(f"tile ({self.tile}) must be larger than the overlap ({self.overlap}); "
-                                "pass a bigger --tile or a smaller --tile-overlap")
+from .contract import EnhanceOptions, Enhances, ImageEnhancer, check_options, finish, process  # noqa: F401  (API)
+from .device import pick_device  # noqa: F401  (part of this module's API)
+from .tiling import DEFAULT_OVERLAP, run_tiled
 
 
 @dataclass
-class Enhancer:
-    """A network with its input pre-processing; :meth:`process` is the one way to run it.
+class Enhancer(Enhances):
+    """A network with its input pre-processing, behind the :class:`ImageEnhancer` contract
+    (:meth:`process` runs it, :meth:`render` is its own part).
 
     ``gamma`` is the report's lookup-table brightening applied to the dark input before the
     network, exactly as in training. ``source`` is the weights file it was loaded from (None for
@@ -81,15 +50,13 @@ class Enhancer:
         """``torch`` or ``onnx``: what runs the network."""
         return "torch" if isinstance(self.net, nn.Module) else "onnx"
 
-    def __call__(self, image: np.ndarray) -> np.ndarray:
-        """Enhance a uint8 RGB image ``(H, W, 3)`` to uint8, through :meth:`process` with defaults."""
-        return to_uint8(self.process(to_tensor(image)))
+    #: A network takes a batch whole and runs in tiles.
+    batched = True
+    tiles = True
 
-    def check_brightness(self) -> None:
-        """A one-line error unless the network takes a brightness target."""
-        if not getattr(self.net, "takes_brightness", False):
-            raise LowlightError(f"{self.name} chooses its own brightness and takes no --brightness target; "
-                                "use --exposure STOPS to brighten its result instead")
+    @property
+    def takes_brightness(self) -> bool:
+        return bool(getattr(self.net, "takes_brightness", False))
 
     def _net_input(self, rgb: torch.Tensor) -> torch.Tensor:
         if self.gamma in (None, 1.0):
@@ -98,32 +65,23 @@ class Enhancer:
         as_uint8 = rgb.mul(255.0).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
         return torch.cat([to_tensor(apply_gamma(a, self.gamma)) for a in as_uint8])
 
-    def process(self, rgb: torch.Tensor, options: EnhanceOptions | None = None, **kwargs) -> torch.Tensor:
-        """Enhance a float RGB tensor ``(B, 3, H, W)`` in [0, 1] (on the CPU); returns the same, clamped.
-
-        ``options`` (or its fields as keywords: ``strength``, ``exposure``, ``tile``, ``overlap``, ``brightness``)
-        as :class:`EnhanceOptions` describes. Tiled images are taken one at a time (``B`` = 1).
-        """
-        opts = options if options is not None else EnhanceOptions(**kwargs)
+    def render(self, rgb: torch.Tensor, options: EnhanceOptions) -> torch.Tensor:
+        """The network's result for ``rgb`` ``(B, 3, H, W)`` in [0, 1]: its pre-processing, the
+        whole-image context, the brightness target where asked, tiles where the image is large
+        (one image at a time then: :func:`process` splits batches)."""
         net_input = self._net_input(rgb)
         with torch.inference_mode():
             stats = self.net.context_stats(net_input.to(self.device))
-            if opts.brightness is not None:
-                self.check_brightness()
-                stats = self.net.with_brightness(stats, net_input.to(self.device), opts.brightness)
+            if options.brightness is not None:
+                stats = self.net.with_brightness(stats, net_input.to(self.device), options.brightness)
 
             def forward(x: torch.Tensor) -> torch.Tensor:
                 return self.net(x.to(self.device, memory_format=torch.channels_last), stats)
 
-            height, width = rgb.shape[-2:]
-            size = auto_tile(height, width) if opts.tile is None else (opts.tile or None)
-            if size is None or (size >= height and size >= width):
-                out = forward(net_input).float().cpu()
-            else:
-                out = run_tiled(forward, net_input, size, opts.overlap, self.net.multiple)
-            out = out.clamp_(0.0, 1.0)
-            out = blend_strength(rgb, out, opts.strength)
-            return adjust_exposure(out, opts.exposure).clamp_(0.0, 1.0)
+            size = options.tile_size(*rgb.shape[-2:])
+            if size is None:
+                return forward(net_input).float().cpu()
+            return run_tiled(forward, net_input, size, options.overlap, self.net.multiple)
 
 
 #: The model used when none is named: its weights ship inside the package (``lowlight/weights/``).

@@ -11,7 +11,10 @@ from __future__ import annotations
 import math
 from typing import Callable
 
-import torch
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # torch loads on first use: the CLI's --help reads DEFAULT_OVERLAP from here
+    import torch
 
 #: Images up to this many pixels run in one piece by default; larger ones are tiled.
 AUTO_TILE_PIXELS = 8_000_000
@@ -50,6 +53,8 @@ def _edge(size: int) -> torch.Tensor:
     """Weight across an overlap of ``size`` pixels for the tile entering it: 0 for the first
     quarter, a linear rise across the middle half, 1 for the last quarter. The leaving tile gets
     the mirror image, and the two always sum to 1."""
+    import torch
+
     quarter = size // 4
     rise = torch.linspace(0.0, 1.0, size - 2 * quarter + 2)[1:-1]
     return torch.cat([torch.zeros(quarter), rise, torch.ones(quarter)])
@@ -57,6 +62,8 @@ def _edge(size: int) -> torch.Tensor:
 
 def _weights_1d(spans: list[tuple[int, int]]) -> list[torch.Tensor]:
     """One blend-weight vector per span; 1 everywhere but where neighbours overlap."""
+    import torch
+
     out = []
     for i, (a, b) in enumerate(spans):
         w = torch.ones(b - a)
@@ -78,6 +85,8 @@ def run_tiled(forward: Callable[[torch.Tensor], torch.Tensor], image: torch.Tens
     ``forward`` maps a tile (on any device) to an output of the same size. The input and output
     stay on ``image``'s device (the CPU for big photos); only one tile at a time is elsewhere.
     """
+    import torch
+
     if tile < 2 * multiple or tile <= overlap:
         raise ValueError(f"tile {tile} must exceed the overlap {overlap} and 2 x {multiple}")
     _, _, height, width = image.shape

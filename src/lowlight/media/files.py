@@ -61,6 +61,23 @@ def missing_extra(what: str, extra: str, module: str) -> LowlightError:
                          f"pip install 'lowlight[{extra}]'")
 
 
+def heif_available() -> bool:
+    """Whether pillow-heif is installed; registers its Pillow plugin the first time."""
+    global _HEIF
+    if _HEIF is None:
+        try:
+            import pillow_heif
+        except ImportError:
+            _HEIF = False
+        else:
+            pillow_heif.register_heif_opener()
+            _HEIF = True
+    return _HEIF
+
+
+_HEIF: bool | None = None
+
+
 def list_images(folder: Path) -> list[Path]:
     """Image files directly inside ``folder``, sorted by name (hidden files skipped)."""
     return sorted(p for p in Path(folder).iterdir()
@@ -69,8 +86,6 @@ def list_images(folder: Path) -> list[Path]:
 
 def image_size(path: Path) -> tuple[int, int]:
     """``(width, height)`` from the file header, without decoding the pixels."""
-    from .photo import heif_available
-
     heif_available()  # HEIC headers too, where pillow-heif is installed
     try:
         with Image.open(path) as im:

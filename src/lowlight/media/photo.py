@@ -22,7 +22,7 @@ from PIL import Image
 
 from ..color import luma
 from ..errors import CorruptImageError, ImageTooLargeError, LowlightError, UnsupportedImageError
-from .files import SAVE_FORMATS, atomic_write, first_line, is_raw_path, missing_extra, read_bytes
+from .files import SAVE_FORMATS, atomic_write, first_line, heif_available, is_raw_path, missing_extra, read_bytes
 
 _ORIENTATION = 0x0112
 
@@ -110,21 +110,6 @@ def _swap_rb(a: np.ndarray) -> np.ndarray:
 _HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
 
 
-def heif_available() -> bool:
-    """Whether pillow-heif is installed; registers its Pillow plugin the first time."""
-    global _HEIF
-    if _HEIF is None:
-        try:
-            import pillow_heif
-        except ImportError:
-            _HEIF = False
-        else:
-            pillow_heif.register_heif_opener()
-            _HEIF = True
-    return _HEIF
-
-
-_HEIF: bool | None = None
 
 
 def _looks_like_heif(data: bytes) -> bool:
@@ -223,23 +208,27 @@ def read_photo(path: Path, orient: bool = True, max_pixels: int | None = None, r
     """Decode ``path`` with its bit depth, alpha, ICC and EXIF; upright (EXIF orientation applied)
     unless ``orient`` is False (dataset pairs are used as stored). Images over ``max_pixels``
     (default :data:`MAX_PIXELS`) are refused from their header, before any pixel is decoded.
-    Camera RAW files go through :func:`lowlight.media.raw.read_raw` (``raw_exposure`` stops of gain)."""
+    Camera RAW files go through :func:`lowlight.media.raw.decode_raw` (``raw_exposure`` stops of gain)."""
     path = Path(path)
-    if is_raw_path(path):
-        from .raw import read_raw
-
-        return read_raw(path, raw_exposure, max_pixels)
-    return decode_photo(read_bytes(path), orient, max_pixels, name=str(path))
+    return decode_photo(read_bytes(path), orient, max_pixels, name=str(path), raw_exposure=raw_exposure)
 
 
-def decode_photo(data: bytes, orient: bool = True, max_pixels: int | None = None, name: str = "image") -> Photo:
-    """:func:`read_photo` on the bytes of a file (the server decodes uploads in memory).
+def decode_photo(data: bytes, orient: bool = True, max_pixels: int | None = None, name: str = "image",
+                 raw_exposure: float = 0.0) -> Photo:
+    """:func:`read_photo` on the bytes of a file (the server decodes uploads in memory, the Ray
+    engine files read from URIs).
 
-    Raises :class:`UnsupportedImageError` for data that is no image lowlight reads,
-    :class:`CorruptImageError` for an image that cannot be decoded, :class:`ImageTooLargeError`
-    above ``max_pixels``; ``name`` is what the messages call it.
+    A ``name`` with a camera RAW extension is developed by :func:`lowlight.media.raw.decode_raw`
+    (``raw_exposure`` stops of gain). Raises :class:`UnsupportedImageError` for data that is no
+    image lowlight reads, :class:`CorruptImageError` for an image that cannot be decoded,
+    :class:`ImageTooLargeError` above ``max_pixels``; ``name`` is what the messages call it.
     """
     limit = MAX_PIXELS if max_pixels is None else max_pixels
+    if is_raw_path(Path(name)):
+        from .raw import decode_raw
+
+        rgb, exif = decode_raw(data, name, raw_exposure, limit)
+        return Photo(rgb, bits=16, exif=exif, lossless=True, source_format="RAW")
     hint = "check that the file is a complete PNG, JPEG, WebP, BMP, TIFF, HEIC or AVIF"
     heif = heif_available()
     with warnings.catch_warnings():

@@ -18,8 +18,8 @@ import numpy as np
 
 from ..color import linear_to_srgb
 from ..errors import CorruptImageError, ImageTooLargeError, LowlightError, UnsupportedImageError
-from .files import missing_extra, quiet_stderr, read_bytes
-from .photo import MAX_PIXELS, Photo
+from .files import missing_extra, quiet_stderr
+
 
 def develop(linear: np.ndarray, exposure: float = 0.0) -> np.ndarray:
     """Linear RGB in [0, 1] (any float or uint16 array) to the sRGB floats a model sees, after
@@ -73,33 +73,32 @@ def check_exposure(stops: float) -> float:
     return stops
 
 
-def read_raw(path: Path, exposure: float = 0.0, max_pixels: int | None = None) -> Photo:
-    """Decode a camera RAW file as a 16-bit :class:`~lowlight.media.photo.Photo` in sRGB (see the module)."""
+def decode_raw(data: bytes, name: str, exposure: float, max_pixels: int) -> tuple[np.ndarray, bytes | None]:
+    """A camera RAW file's bytes as 16-bit-derived sRGB floats ``(H, W, 3)`` and its EXIF (see the
+    module); :func:`lowlight.media.photo.decode_photo` wraps them in a ``Photo``. ``name`` is what
+    the messages call the file; frames over ``max_pixels`` are refused before demosaicking."""
     try:
         import rawpy
     except ImportError:
-        raise missing_extra(f"reading the camera RAW file {Path(path).name}", "raw", "rawpy") from None
-    path = Path(path)
+        raise missing_extra(f"reading the camera RAW file {Path(name).name}", "raw", "rawpy") from None
     check_exposure(exposure)
-    data = read_bytes(path)
     hint = "check that it is a complete camera RAW file that LibRaw supports"
     try:
         with quiet_stderr(), rawpy.imread(io.BytesIO(data)) as raw:
             height, width = raw.sizes.height, raw.sizes.width
-            limit = MAX_PIXELS if max_pixels is None else max_pixels
-            if width * height > limit:
-                raise ImageTooLargeError(f"{path} is {width}x{height}, over the limit of {limit / 1e6:.0f} "
+            if width * height > max_pixels:
+                raise ImageTooLargeError(f"{name} is {width}x{height}, over the limit of {max_pixels / 1e6:.0f} "
                                          "megapixels; pass --max-pixels N to allow it")
             linear = raw.postprocess(use_camera_wb=True, no_auto_bright=True, output_bps=16, gamma=(1, 1),
                                      output_color=rawpy.ColorSpace.sRGB)
     except LowlightError:
         raise
     except (rawpy.LibRawFileUnsupportedError, rawpy.NotSupportedError) as exc:
-        raise UnsupportedImageError(f"cannot read camera RAW file {path}: {_reason(exc)}; {hint}") from None
+        raise UnsupportedImageError(f"cannot read camera RAW file {name}: {_reason(exc)}; {hint}") from None
     except Exception as exc:  # LibRaw raises its own error types for truncated and corrupt data
-        raise CorruptImageError(f"cannot read camera RAW file {path}: {_reason(exc)}; "
+        raise CorruptImageError(f"cannot read camera RAW file {name}: {_reason(exc)}; "
                                 f"{hint}") from None
-    return Photo(develop(linear, exposure), bits=16, exif=_exif(data), lossless=True, source_format="RAW")
+    return develop(linear, exposure), _exif(data)
 
 
 def synthetic_dng(path: Path, linear: np.ndarray, white: int = 4095, black: int = 64,

@@ -140,17 +140,16 @@ def _rotation(av, source: Path) -> float:
 def enhance_video(enhancer, source: Path, target: Path, options=None, video: VideoOptions | None = None,
                   progress: bool = False, on_frames: Callable[[int], None] | None = None) -> Path:
     """Enhance the clip ``source`` into ``target`` (written atomically; the container follows its
-    extension) with :class:`~lowlight.core.enhancer.EnhanceOptions` ``options``; returns ``target``."""
+    extension); returns ``target``. ``enhancer``: anything with the ``process(rgb, options)`` of
+    :class:`lowlight.core.contract.ImageEnhancer` (which splits batches it cannot take whole),
+    ``options`` its :class:`~lowlight.core.contract.EnhanceOptions` (None: the defaults)."""
     import torch
 
-    from ..core.enhancer import EnhanceOptions, Enhancer
-    from .photo import to_tensor
     from ..progress import counter
-    from ..core.tiling import auto_tile
+    from .photo import to_tensor
 
     av = _av()
     source, target = Path(source), Path(target)
-    options = options or EnhanceOptions()
     video = video or VideoOptions()
     ext = target.suffix.lower()
     if ext not in CONTAINERS:
@@ -184,12 +183,7 @@ def enhance_video(enhancer, source: Path, target: Path, options=None, video: Vid
                         return
                     frames = [f.to_ndarray(format="rgb24") for f in pending]
                     batch = torch.cat([to_tensor(a) for a in frames])
-                    h, w = frames[0].shape[:2]
-                    tiled = (options.tile if options.tile is not None else auto_tile(h, w)) not in (None, 0)
-                    if tiled or not isinstance(enhancer, Enhancer):  # tiles and classical methods: a frame at a time
-                        result = torch.cat([enhancer.process(batch[i:i + 1], options) for i in range(len(frames))])
-                    else:
-                        result = enhancer.process(batch, options)
+                    result = enhancer.process(batch, options)
                     result = smoother(batch, result)
                     pixels = result.mul(255.0).round_().to(torch.uint8).permute(0, 2, 3, 1).numpy()
                     for src, arr in zip(pending, pixels):

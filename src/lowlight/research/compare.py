@@ -17,7 +17,6 @@ import numpy as np
 
 from ..media.pairs import Pair
 from .evaluation import evaluate
-from ..core.enhancer import Enhancer
 from ..media.files import atomic_write, atomic_write_text
 from ..media.photo import read_image
 
@@ -37,11 +36,15 @@ class Contender:
 
 
 def _cost(run: Callable) -> tuple[int | None, float | None]:
-    if isinstance(run, Enhancer):
-        from ..models import count_parameters, gmacs
+    """Parameters and GMACs at 600x400 of a contender that runs a PyTorch network (None otherwise)."""
+    import torch
 
-        return count_parameters(run.net), gmacs(run.net, 400, 600)
-    return None, None
+    net = getattr(run, "net", None)
+    if not isinstance(net, torch.nn.Module):
+        return None, None
+    from ..models import count_parameters, gmacs
+
+    return count_parameters(net), gmacs(net, 400, 600)
 
 
 def compare(contenders: list[Contender], pairs: list[Pair], progress: bool = True,

@@ -15,7 +15,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from ..media.pairs import Pair
-from ..core.enhancer import Enhancer
+from ..core.contract import ImageEnhancer
 from ..media.photo import read_image, save_image, to_tensor, to_uint8
 from .metrics import gt_mean_scale, psnr, ssim
 from ..progress import progress as progress_bar
@@ -48,12 +48,12 @@ def score(output: np.ndarray, target: np.ndarray, gt_mean: bool = False) -> dict
     return row
 
 
-def evaluate(model: Enhancer | Callable[[np.ndarray], np.ndarray], pairs: Iterable[Pair],
+def evaluate(model: ImageEnhancer | Callable[[np.ndarray], np.ndarray], pairs: Iterable[Pair],
              gt_mean: bool = False, loss: Callable | None = None, save_dir: Path | None = None,
              progress: bool = False, timing: bool = False) -> EvalResult:
     """Run ``model`` on each pair's dark image at full resolution and score it against the reference.
 
-    ``loss`` (an :class:`Enhancer` only) also records the training criterion on the output
+    ``loss`` (an :class:`ImageEnhancer` only) also records the training criterion on the output
     before rounding to 8 bits, which is what validation during training selects on. ``timing`` records ``ms``, the wall time
     of the enhancement call alone (no file I/O). ``save_dir`` keeps the enhanced images.
     """

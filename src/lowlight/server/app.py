@@ -120,7 +120,7 @@ def create_app(config: Optional[ServerConfig] = None, **overrides):
     from fastapi.middleware.cors import CORSMiddleware
     from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
-    from ..core.enhancer import EnhanceOptions, enhance_photo, load_model
+    from ..core.enhancer import EnhanceOptions, check_options, enhance_photo, load_model
     from ..models import count_parameters
     from ..media.photo import check_quality, decode_photo, encode_photo
 
@@ -219,8 +219,7 @@ def create_app(config: Optional[ServerConfig] = None, **overrides):
             try:
                 check_quality(quality)
                 options = EnhanceOptions(strength=strength, exposure=exposure, brightness=brightness)
-                if brightness is not None:
-                    model.check_brightness()
+                check_options(model, options)
             except LowlightError as exc:
                 raise _Refused(400, "bad_request", str(exc)) from None
             declared = request.headers.get("content-length")
