@@ -81,7 +81,7 @@ def ray_session():
 def test_lost_actor_and_uris(collection, tmp_path, ray_session):
     from ray import cloudpickle
 
-    from lowlight.batch import ray_engine as distributed
+    from lowlight.batch.plan import is_uri
     from lowlight.batch.ray_engine import EnhanceActor, enhance_dataset
 
     photos, weights = collection
@@ -104,7 +104,7 @@ def test_lost_actor_and_uris(collection, tmp_path, ray_session):
     summary = enhance_dataset([str(folder)], str(out), spec={"weights": str(weights)}, actors=2, batch_size=1,
                               actor=Crashing)
     assert marker.exists()  # an actor was lost
-    assert sorted(Path(s).name for s in summary.done) == ["a.png", "c.png", "crash.png"] and not summary.failed
+    assert sorted(j.source.name for j in summary.done) == ["a.png", "c.png", "crash.png"] and not summary.failed
     # URIs (file:// here; s3:// and gs:// go the same way through pyarrow)
     uri_out = tmp_path / "uri-out"
     summary = enhance_dataset([f"file://{folder}"], f"file://{uri_out}", spec={"weights": str(weights)},
@@ -114,7 +114,7 @@ def test_lost_actor_and_uris(collection, tmp_path, ray_session):
         assert (uri_out / name).read_bytes() == (out / name).read_bytes()
     rerun = enhance_dataset([f"file://{folder}"], f"file://{uri_out}", spec={"weights": str(weights)}, actors=1)
     assert not rerun.done and len(rerun.skipped) == 3
-    assert distributed._is_uri("s3://bucket/x") and not distributed._is_uri(str(folder))
+    assert is_uri("s3://bucket/x") and not is_uri(str(folder))
 
 
 def test_ray_engine_needs_an_output_folder_and_refuses_video(collection, tmp_path):

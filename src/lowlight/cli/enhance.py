@@ -78,8 +78,9 @@ def run(args: argparse.Namespace) -> int:
         return run_ray(args, suffix, options)
     if args.ray_address or args.actors:
         raise LowlightError("--ray-address and --actors need --engine ray")
-    inputs = batch.collect_inputs(args.inputs, recursive=args.recursive)
-    jobs = batch.plan(inputs, Path(args.output) if args.output else None, suffix, batch.normalise_ext(args.ext))
+    if any(batch.is_uri(item) for item in [*args.inputs, args.output or ""]):
+        raise LowlightError("URIs (s3://, gs://, ...) are read and written by the Ray engine: add --engine ray")
+    jobs = batch.plan_inputs(args.inputs, args.output, suffix, args.ext, args.recursive)
     if args.codec and any(is_video_path(job.source) for job in jobs):
         check_codec(args.codec)  # before any model is loaded or file written
     enhancer = load_enhancer(args)
@@ -114,11 +115,8 @@ def run(args: argparse.Namespace) -> int:
     bar = progress_bar(jobs, not (args.quiet or single), desc="enhance", unit="img")
     summary = batch.run(bar, work, overwrite=args.overwrite, on_done=report)
     if not args.quiet and not single:
-        print(f"enhanced {len(summary.done)}, skipped {len(summary.skipped)} existing"
-              f"{' (--overwrite replaces them)' if summary.skipped else ''}, failed {len(summary.failed)}")
-    if summary.failed and not summary.done and not summary.skipped:
-        return EXIT_USAGE  # nothing could be done
-    return EXIT_PARTIAL if summary.failed else EXIT_OK
+        print(summary.line())
+    return summary.exit_code()
 
 
 def run_ray(args: argparse.Namespace, suffix: str, options) -> int:
@@ -136,14 +134,12 @@ def run_ray(args: argparse.Namespace, suffix: str, options) -> int:
                               suffix=suffix, ext=args.ext, recursive=args.recursive, overwrite=args.overwrite,
                               quality=args.quality, max_pixels=max_pixels, raw_exposure=args.raw_exposure,
                               progress=not args.quiet)
-    for source, error in summary.failed:
-        print(f"lowlight: error: {source}: {error}", file=sys.stderr)
+    from ..batch.plan import location_str
+
+    for job, error in summary.failed:
+        print(f"lowlight: error: {location_str(job.source)}: {error}", file=sys.stderr)
     if not args.quiet:
-        print(f"enhanced {len(summary.done)}, skipped {len(summary.skipped)} existing"
-              f"{' (--overwrite replaces them)' if summary.skipped else ''}, failed {len(summary.failed)}; "
-              f"{summary.megapixels:.1f} MP in {summary.seconds:.1f} s with actor start-up "
+        print(f"{summary.line()}; {summary.megapixels:.1f} MP in {summary.seconds:.1f} s with actor start-up "
               f"({summary.megapixels_per_s:.2f} MP/s)")
-    if summary.failed and not summary.done and not summary.skipped:
-        return EXIT_USAGE
-    return EXIT_PARTIAL if summary.failed else EXIT_OK
+    return summary.exit_code()
 
