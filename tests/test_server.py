@@ -87,7 +87,7 @@ def test_strength_zero_gives_the_input_back(client):
     ({"file": ("a.png", b"", "image/png")}, {}, 415, "empty"),
     ({"file": ("a.png", encoded("PNG")[:60], "image/png")}, {}, 422, "cannot read image"),
     ({"file": ("big.png", encoded("PNG", array=np.zeros((100, 100, 3), np.uint8)), "image/png")}, {}, 413,
-     "limit of 0 megapixels"),
+     "limit of 0.005 megapixels"),
     ({"file": ("huge.png", encoded("PNG", array=RNG.integers(0, 255, (140, 140, 3), dtype=np.uint8)), "image/png")},
      {}, 413, "over the limit of 0.05 MB"),
 ])
@@ -159,3 +159,87 @@ def test_health_models_metrics_and_page(client):
     page = client.get("/").text
     assert "Drop photos here" in page and "http://" not in page.replace("http://\" +", "")  # nothing from elsewhere
     assert client.get("/openapi.json").json()["paths"]["/v1/enhance"]["post"]
+
+
+# -- the app's parts on their own, and what they promise (#26, #25) ---------------------------------
+def _request(app, headers: dict, chunks=(), consumed=None):
+    """A Starlette request whose body arrives in ``chunks``; ``consumed`` counts what was read."""
+    from starlette.requests import Request
+
+    parts = list(chunks)
+
+    async def receive():
+        if consumed is not None:
+            consumed.append(1)
+        body = parts.pop(0) if parts else b""
+        return {"type": "http.request", "body": body, "more_body": bool(parts)}
+
+    scope = {"type": "http", "method": "POST", "path": "/v1/enhance", "app": app, "query_string": b"",
+             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]}
+    return Request(scope, receive)
+
+
+def test_key_and_declared_size_are_refused_before_the_body_is_read(weights):
+    from lowlight.server.app import Refused, declared_size, require_key
+
+    app = create_app(ServerConfig(model=str(weights), api_key="s3cret", max_upload_mb=1))
+    consumed = []
+    big = _request(app, {"content-length": str(50 * 1024 * 1024)}, [b"x" * 1024] * 10, consumed)
+    with pytest.raises(Refused) as no_key:
+        require_key(big)
+    with pytest.raises(Refused) as too_big:
+        declared_size(big)
+    assert (no_key.value.status, too_big.value.status) == (401, 413) and not consumed
+    require_key(_request(app, {"authorization": "Bearer s3cret"}))  # the right key passes
+
+
+def test_the_body_is_capped_while_it_streams_and_kept_in_memory(weights, monkeypatch):
+    import asyncio
+
+    from python_multipart.multipart import File
+
+    from lowlight.server.app import Refused, read_form
+
+    app = create_app(ServerConfig(model=str(weights), max_upload_mb=1))
+    consumed = []
+    head = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\n'
+    endless = _request(app, {"content-type": "multipart/form-data; boundary=b"}, [head] + [b"x" * 65536] * 63,
+                       consumed)
+    with pytest.raises(Refused, match="over the limit of 1 MB"):
+        asyncio.run(read_form(endless, 1024 * 1024))
+    assert len(consumed) < 64  # stopped reading once past the limit, without a Content-Length
+
+    def no_disk(self):
+        raise AssertionError("an upload was spooled to disk")
+
+    monkeypatch.setattr(File, "flush_to_disk", no_disk)
+    photo = encoded("PNG", array=RNG.integers(0, 60, (700, 700, 3), dtype=np.uint8))  # about 1.5 MB
+    with TestClient(create_app(ServerConfig(model=str(weights), max_upload_mb=4, max_pixels=1e6))) as c:
+        r = c.post("/v1/enhance", files={"file": ("big.png", photo, "image/png")})
+    assert r.status_code == 200 and len(photo) > 1024 * 1024
+
+
+def test_every_error_is_json_and_documented_and_counted(client):
+    for r, status in ((client.get("/nope"), 404), (client.put("/v1/enhance"), 405)):
+        assert r.status_code == status and set(r.json()) == {"error", "detail"}
+    doc = client.get("/openapi.json").json()["paths"]["/v1/enhance"]["post"]
+    assert "Validation Error" not in str(doc["responses"]) and "corrupt_image" in doc["responses"]["422"]["description"]
+    assert "file" in str(doc["requestBody"])
+    before = client.get("/metrics").text
+    png = {"file": ("a.png", encoded("PNG"), "image/png")}
+    bad = [client.post("/v1/enhance", files=png, data={"strength": "abc"}),
+           client.post("/v1/enhance", data={"strength": "1"}),
+           client.post("/v1/enhance", files=png, data={"keep_metadata": "maybe"})]
+    assert [r.status_code for r in bad] == [400, 400, 400]
+    count = lambda body: sum(float(line.split()[-1]) for line in body.splitlines()  # noqa: E731
+                             if line.startswith('lowlight_requests_total{status="400"}'))
+    assert count(client.get("/metrics").text) == count(before) + 3
+
+
+def test_retry_after_follows_the_queue_and_recent_job_times(weights):
+    app = create_app(ServerConfig(model=str(weights), workers=2, queue=4))
+    state = app.state.lowlight
+    state.job_seconds, state.pending = 30.0, 6  # two running, four waiting, 30 s a job
+    assert state.retry_after() == 90  # the four ahead take two more rounds after the running ones
+    state.job_seconds, state.pending = 0.05, 2
+    assert state.retry_after() == 1

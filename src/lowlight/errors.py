@@ -17,4 +17,17 @@ class CorruptImageError(LowlightError):
 
 
 class ImageTooLargeError(LowlightError):
-    """The image has more pixels than the configured limit (HTTP 413)."""
+    """The image has more pixels than the configured limit (HTTP 413).
+
+    ``size_text`` says what is too large by how much; the message adds what to do about it,
+    which depends on the surface (the CLI's ``--max-pixels``; the server's own limit)."""
+
+    def __init__(self, size_text: str, hint: str = "pass --max-pixels N to allow it"):
+        super().__init__(f"{size_text}; {hint}")
+        self.size_text = size_text
+
+
+def megapixels(pixels: float) -> str:
+    """A pixel count in megapixels with the digits that tell small counts apart (0.49, 12, 180)."""
+    mp = pixels / 1e6
+    return f"{mp:.0f}" if mp >= 10 else f"{mp:.2g}" if mp >= 0.01 else f"{mp:.1g}"

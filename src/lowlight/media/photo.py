@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from ..color import luma
-from ..errors import CorruptImageError, ImageTooLargeError, LowlightError, UnsupportedImageError
+from ..errors import CorruptImageError, ImageTooLargeError, LowlightError, UnsupportedImageError, megapixels
 from .files import SAVE_FORMATS, atomic_write, first_line, heif_available, is_raw_path, missing_extra, read_bytes
 
 _ORIENTATION = 0x0112
@@ -248,8 +248,8 @@ def decode_photo(data: bytes, orient: bool = True, max_pixels: int | None = None
                 width, height = im.size
                 if width * height > limit:
                     raise ImageTooLargeError(
-                        f"{name} is {width}x{height} ({width * height / 1e6:.0f} megapixels), over the limit "
-                        f"of {limit / 1e6:.0f} megapixels; pass --max-pixels N to allow it (it needs about "
+                        f"{name} is {width}x{height} ({megapixels(width * height)} megapixels), over the limit "
+                        f"of {megapixels(limit)} megapixels", "pass --max-pixels N to allow it (it needs about "
                         "16 bytes of memory per pixel)")
                 frames = int(getattr(im, "n_frames", 1) or 1)  # animated files open on their first frame
                 im.seek(0)

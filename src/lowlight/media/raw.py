@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..color import linear_to_srgb
-from ..errors import CorruptImageError, ImageTooLargeError, LowlightError, UnsupportedImageError
+from ..errors import CorruptImageError, ImageTooLargeError, LowlightError, UnsupportedImageError, megapixels
 from .files import missing_extra, quiet_stderr
 
 
@@ -87,8 +87,8 @@ def decode_raw(data: bytes, name: str, exposure: float, max_pixels: int) -> tupl
         with quiet_stderr(), rawpy.imread(io.BytesIO(data)) as raw:
             height, width = raw.sizes.height, raw.sizes.width
             if width * height > max_pixels:
-                raise ImageTooLargeError(f"{name} is {width}x{height}, over the limit of {max_pixels / 1e6:.0f} "
-                                         "megapixels; pass --max-pixels N to allow it")
+                raise ImageTooLargeError(f"{name} is {width}x{height} ({megapixels(width * height)} megapixels), "
+                                         f"over the limit of {megapixels(max_pixels)} megapixels")
             linear = raw.postprocess(use_camera_wb=True, no_auto_bright=True, output_bps=16, gamma=(1, 1),
                                      output_color=rawpy.ColorSpace.sRGB)
     except LowlightError:

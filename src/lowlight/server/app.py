@@ -14,6 +14,7 @@ Run it with ``lowlight serve`` or mount :func:`create_app` in your own ASGI serv
 import asyncio
 import contextlib
 import hmac
+import math
 import os
 import threading
 import time
@@ -24,6 +25,11 @@ from pathlib import Path
 from typing import Optional, Tuple
 
 from .. import __version__
+
+try:  # the server extra; without it create_app says which package to install (_require)
+    from starlette.requests import Request
+except ImportError:  # pragma: no cover - exercised by the missing-extra test
+    Request = object
 from ..errors import CorruptImageError, ImageTooLargeError, LowlightError, UnsupportedImageError
 
 #: Install hint for the optional dependencies.
@@ -76,7 +82,7 @@ class _Stats:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class _Refused(Exception):
+class Refused(Exception):
     """An answer with an error status: JSON ``{"error": ..., "detail": ...}``."""
 
     def __init__(self, status: int, error: str, detail: str, headers: Optional[dict] = None):
@@ -108,6 +114,318 @@ def _stats() -> _Stats:
     )
 
 
+#: What each error status of ``/v1/enhance`` means, for the OpenAPI document.
+ERRORS = {400: "bad_request: a parameter is invalid", 401: "unauthorized: the API key is missing or wrong",
+          413: "too_large: the upload or the image is over the server's limits",
+          415: "unsupported_media_type: the upload is empty or no image", 422: "corrupt_image: it cannot be decoded",
+          503: "busy: every worker is busy and the queue is full; retry after Retry-After seconds"}
+_ERROR_SCHEMA = {"type": "object", "required": ["error", "detail"],
+                 "properties": {"error": {"type": "string"}, "detail": {"type": "string"}}}
+#: The request body of ``/v1/enhance`` (read by the route itself, not by FastAPI: see :func:`read_form`).
+_FORM_SCHEMA = {"type": "object", "required": ["file"], "properties": {
+    "file": {"type": "string", "format": "binary", "description": "the photo"},
+    "strength": {"type": "number", "default": 1.0, "description": "0 keeps the input, 1 the full result"},
+    "exposure": {"type": "number", "default": 0.0, "description": "stops of light added after"},
+    "brightness": {"type": "number", "description": "the result's mean luma 0.01-0.99, for models that take a target"},
+    "format": {"type": "string", "enum": ["png", "jpeg", "webp", "tiff"], "description": "[the input's]"},
+    "quality": {"type": "integer", "default": 95, "description": "JPEG/WebP quality 1-100"},
+    "keep_metadata": {"type": "boolean", "default": False, "description": "keep EXIF (dropped by default)"}}}
+
+
+@dataclass
+class ServerState:
+    """What the routes share: the settings, the loaded model, the worker pool, the metrics and
+    the queue (``pending`` requests running or waiting; ``job_seconds``, a running mean of how
+    long one enhancement takes, for ``Retry-After``)."""
+
+    config: ServerConfig
+    model: object
+    pool: ThreadPoolExecutor
+    stats: _Stats
+    pending: int = 0
+    job_seconds: float = 1.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def capacity(self) -> int:
+        return self.config.workers + self.config.queue
+
+    @property
+    def max_bytes(self) -> int:
+        return int(self.config.max_upload_mb * 1024 * 1024)
+
+    def retry_after(self) -> int:
+        """Seconds until a place is likely free: the queue ahead, worked off by every worker at
+        the recent time per job (at least 1)."""
+        waves = (self.pending - self.config.workers) / self.config.workers + 1
+        return max(1, math.ceil(self.job_seconds * max(waves, 1.0)))
+
+    def admit(self) -> None:
+        with self.lock:
+            if self.pending >= self.capacity:
+                raise Refused(503, "busy", f"all {self.config.workers} workers are busy and {self.config.queue} "
+                                           "requests wait; try again shortly", {"Retry-After": str(self.retry_after())})
+            self.pending += 1
+            self.stats.queue_depth.set(self.pending)
+
+    def release(self, seconds: Optional[float]) -> None:
+        with self.lock:
+            self.pending -= 1
+            self.stats.queue_depth.set(self.pending)
+            if seconds is not None:
+                self.job_seconds = 0.7 * self.job_seconds + 0.3 * seconds
+
+
+def _state(request: Request) -> ServerState:
+    return request.app.state.lowlight
+
+
+def require_key(request: Request) -> None:
+    """A dependency: 401 unless the request carries the API key (when one is set), checked on
+    the headers before any of the body is read."""
+    key = _state(request).config.api_key
+    if key is None:
+        return
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), key.encode()):
+        raise Refused(401, "unauthorized", "send the API key as 'Authorization: Bearer KEY'",
+                      {"WWW-Authenticate": "Bearer"})
+
+
+def declared_size(request: Request) -> None:
+    """A dependency: 413 when the declared ``Content-Length`` is over the upload limit, before
+    any of the body is read (the body is capped while it streams too: :func:`read_form`)."""
+    state = _state(request)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > state.max_bytes + _FORM_OVERHEAD:
+        raise Refused(413, "too_large", f"the upload is over the limit of {state.config.max_upload_mb:g} MB")
+
+
+_FORM_OVERHEAD = 64 * 1024  #: room for the multipart headers and the small fields around the file
+
+
+async def read_form(request: Request, max_bytes: int) -> Tuple[dict, dict]:
+    """The multipart body, streamed into memory (never to disk) and cut off as soon as it passes
+    ``max_bytes`` plus the form's own overhead: ``(fields, files)`` with ``files[name] =
+    (filename, bytes)``."""
+    from python_multipart.multipart import FormParser, parse_options_header
+
+    content_type, params = parse_options_header(request.headers.get("content-type", ""))
+    if content_type != b"multipart/form-data" or b"boundary" not in params:
+        raise Refused(400, "bad_request", "send the photo as multipart/form-data with a 'file' field")
+    fields, files = {}, {}
+
+    def on_field(f) -> None:
+        fields[f.field_name.decode(errors="replace")] = (f.value or b"").decode(errors="replace")
+
+    def on_file(f) -> None:
+        f.file_object.seek(0)
+        name = (f.file_name or b"").decode(errors="replace")
+        files[f.field_name.decode(errors="replace")] = (name, f.file_object.read())
+
+    parser = FormParser(content_type.decode(), on_field, on_file, boundary=params[b"boundary"],
+                        config={"MAX_MEMORY_FILE_SIZE": max_bytes + _FORM_OVERHEAD + 1})
+    received = 0
+    try:
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > max_bytes + _FORM_OVERHEAD:
+                raise Refused(413, "too_large", f"the upload is over the limit of {max_bytes / 1048576:g} MB")
+            parser.write(chunk)
+        parser.finalize()
+    except Refused:
+        raise
+    except Exception as exc:  # a malformed multipart body
+        raise Refused(400, "bad_request", f"the form could not be read: {exc}") from None
+    return fields, files
+
+
+def _number(fields: dict, name: str, default, kind=float):
+    text = fields.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        return kind(text)
+    except ValueError:
+        raise Refused(400, "bad_request", f"{name}: {text!r} is not a {'whole ' if kind is int else ''}number") from None
+
+
+def _flag(fields: dict, name: str) -> bool:
+    text = fields.get(name, "false").strip().lower()
+    if text not in ("true", "false", "1", "0", "yes", "no", "on", "off", ""):
+        raise Refused(400, "bad_request", f"{name}: {text!r} is not true or false")
+    return text in ("true", "1", "yes", "on")
+
+
+def parse_request(fields: dict, model):
+    """The form's fields as ``(options, format, quality, keep_metadata)``; 400 for any bad one."""
+    from ..core.enhancer import EnhanceOptions, check_options
+    from ..media.photo import check_quality
+
+    fmt = (fields.get("format") or "").lower() or None
+    if fmt is not None and fmt not in FORMATS:
+        raise Refused(400, "bad_request", f"format must be one of png, jpeg, webp, tiff; got {fields['format']!r}")
+    quality = _number(fields, "quality", 95, int)
+    keep = _flag(fields, "keep_metadata")
+    try:
+        check_quality(quality)
+        options = EnhanceOptions(strength=_number(fields, "strength", 1.0), exposure=_number(fields, "exposure", 0.0),
+                                 brightness=_number(fields, "brightness", None))
+        check_options(model, options)
+    except LowlightError as exc:
+        raise Refused(400, "bad_request", str(exc)) from None
+    return options, fmt, quality, keep
+
+
+def work(state: ServerState, data: bytes, name: str, options, fmt: Optional[str], quality: int,
+         keep_metadata: bool) -> Tuple[bytes, str, str, float]:
+    """Decode, enhance and encode one upload (in a worker thread); errors as :class:`Refused`."""
+    from ..core.enhancer import enhance_photo
+    from ..media.photo import decode_photo, encode_photo
+
+    try:
+        photo = decode_photo(data, max_pixels=int(state.config.max_pixels), name=name)
+    except ImageTooLargeError as exc:
+        raise Refused(413, "too_large", f"{exc.size_text}; the server's limit is set by --max-pixels") from None
+    except UnsupportedImageError as exc:
+        raise Refused(415, "unsupported_media_type", str(exc)) from None
+    except (CorruptImageError, LowlightError) as exc:
+        raise Refused(422, "corrupt_image", str(exc)) from None
+    if not keep_metadata:
+        photo = replace(photo, exif=None)  # location privacy: EXIF stays on the client's copy
+    out = enhance_photo(state.model, photo, options)
+    chosen = fmt or _SAME.get(photo.source_format or "", "png")
+    ext, media = FORMATS[chosen]
+    body = encode_photo(out, ext, quality)
+    h, w = photo.rgb.shape[:2]
+    return body, ext, media, h * w / 1e6
+
+
+def build_router():
+    """The routes, as one ``APIRouter``; they find the model and settings on ``app.state.lowlight``."""
+    import torch
+    from fastapi import APIRouter, Depends
+    from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+
+    from ..models import count_parameters
+
+    router = APIRouter()
+    errors = {code: {"description": text, "content": {"application/json": {"schema": _ERROR_SCHEMA}}}
+              for code, text in ERRORS.items()}
+
+    @router.post("/v1/enhance", summary="Enhance one photo", dependencies=[Depends(require_key), Depends(declared_size)],
+                 responses={200: {"content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}, "image/tiff": {}}},
+                            **errors},
+                 openapi_extra={"requestBody": {"required": True, "content": {
+                     "multipart/form-data": {"schema": _FORM_SCHEMA}}}})
+    async def enhance(request: Request):
+        state = _state(request)
+        started = time.perf_counter()
+        status = 500
+        try:
+            fields, files = await read_form(request, state.max_bytes)
+            if "file" not in files:
+                raise Refused(400, "bad_request", "file: the form has no 'file' field; send the photo as 'file'")
+            options, fmt, quality, keep = parse_request(fields, state.model)
+            filename, data = files["file"]
+            if len(data) > state.max_bytes:
+                raise Refused(413, "too_large", f"the upload is over the limit of {state.config.max_upload_mb:g} MB")
+            if not data:
+                raise Refused(415, "unsupported_media_type", "the upload is empty; send an image file")
+            state.admit()
+            took = None
+            try:
+                job_started = time.perf_counter()
+                body, ext, media, mp = await asyncio.get_running_loop().run_in_executor(
+                    state.pool, work, state, data, Path(filename or "upload").name, options, fmt, quality, keep)
+                took = time.perf_counter() - job_started
+            finally:
+                state.release(took)
+            stem = Path(filename or "photo").stem or "photo"
+            status = 200
+            state.stats.images.inc()
+            state.stats.megapixels.inc(mp)
+            state.stats.latency.observe(time.perf_counter() - started)
+            return Response(body, media_type=media,
+                            headers={"Content-Disposition": f'attachment; filename="{_safe(stem)}_enhanced{ext}"'})
+        except Refused as exc:
+            status = exc.status
+            raise
+        finally:
+            state.stats.requests.labels(status=str(status)).inc()
+
+    @router.get("/healthz", summary="Alive")
+    async def healthz():
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="Model loaded and queue not full")
+    async def readyz(request: Request):
+        state = _state(request)
+        if state.pending >= state.capacity:
+            return JSONResponse({"status": "busy", "pending": state.pending}, status_code=503,
+                                headers={"Retry-After": str(state.retry_after())})
+        return {"status": "ready", "pending": state.pending, "capacity": state.capacity}
+
+    @router.get("/v1/models", summary="The loaded model", dependencies=[Depends(require_key)])
+    async def models(request: Request):
+        model = _state(request).model
+        params = count_parameters(model.net) if isinstance(getattr(model, "net", None), torch.nn.Module) else None
+        meta = getattr(model, "metadata", {})
+        source = getattr(model, "source", None)
+        return {"name": model.name, "parameters": params, "backend": getattr(model, "backend", None),
+                "arguments": getattr(model, "args", {}), "weights_version": meta.get("lowlight_version"),
+                "weights": source.name if source else None,
+                "trained_on": meta.get("training") or None, "metrics": meta.get("metrics") or None}
+
+    @router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse,
+                dependencies=[Depends(require_key)])
+    async def metrics(request: Request):
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return Response(generate_latest(_state(request).stats.registry), media_type=CONTENT_TYPE_LATEST)
+
+    page = resources.files("lowlight.server").joinpath("static/index.html").read_text(encoding="utf-8")
+
+    @router.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def index(request: Request):
+        return HTMLResponse(page.replace("{{VERSION}}", __version__).replace(
+            "{{NEEDS_KEY}}", "true" if _state(request).config.api_key else "false"))
+
+    return router
+
+
+def install_error_handlers(app) -> None:
+    """Every error as JSON ``{"error", "detail"}``, never a traceback: our refusals, FastAPI's
+    404 and 405, invalid requests (400) and anything unexpected (500)."""
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException
+
+    names = {404: "not_found", 405: "method_not_allowed"}
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused):
+        return JSONResponse({"error": exc.error, "detail": exc.detail}, status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        error = names.get(exc.status_code, "http_error")
+        return JSONResponse({"error": error, "detail": str(exc.detail)}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
+        return JSONResponse({"error": "bad_request", "detail": f"{where}: {first.get('msg', 'invalid')}"},
+                            status_code=400)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        return JSONResponse({"error": "internal", "detail": "the server could not process this request"},
+                            status_code=500)
+
+
 def create_app(config: Optional[ServerConfig] = None, **overrides):
     """The ASGI app: ``create_app(ServerConfig(...))`` or ``create_app(workers=2, ...)``.
 
@@ -116,13 +434,10 @@ def create_app(config: Optional[ServerConfig] = None, **overrides):
     """
     _require()
     import torch
-    from fastapi import FastAPI, File, Form, Request, UploadFile
+    from fastapi import FastAPI
     from fastapi.middleware.cors import CORSMiddleware
-    from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
-    from ..core.enhancer import EnhanceOptions, check_options, enhance_photo, load_model
-    from ..models import count_parameters
-    from ..media.photo import check_quality, decode_photo, encode_photo
+    from ..core.enhancer import load_model
 
     if config is None:
         config = ServerConfig(model=os.environ.get("LOWLIGHT_MODEL") or None,
@@ -133,166 +448,22 @@ def create_app(config: Optional[ServerConfig] = None, **overrides):
     torch.set_num_threads(max(1, total_threads // cfg.workers))  # each worker its share, no fighting
     model = load_model(cfg.model, device=cfg.device, backend=cfg.backend,
                        threads=max(1, total_threads // cfg.workers))
-    pool = ThreadPoolExecutor(max_workers=cfg.workers, thread_name_prefix="lowlight-enhance")
-    stats = _stats()
-    capacity = cfg.workers + cfg.queue
-    max_bytes = int(cfg.max_upload_mb * 1024 * 1024)
+    state = ServerState(cfg, model, ThreadPoolExecutor(max_workers=cfg.workers, thread_name_prefix="lowlight-enhance"),
+                        _stats())
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
         yield
-        pool.shutdown(wait=False, cancel_futures=True)
+        state.pool.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title="lowlight", version=__version__, lifespan=lifespan,
                   description="Make photos taken in the dark look as if they were taken in good light.")
-    app.state.config, app.state.model, app.state.stats = cfg, model, stats
+    app.state.lowlight = state
     if cfg.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(cfg.cors_origins), allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type"])
-
-    @app.exception_handler(_Refused)
-    async def refused(request: Request, exc: _Refused):
-        return JSONResponse({"error": exc.error, "detail": exc.detail}, status_code=exc.status, headers=exc.headers)
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception):  # never a traceback to a client
-        return JSONResponse({"error": "internal", "detail": "the server could not process this request"},
-                            status_code=500)
-
-    from fastapi.exceptions import RequestValidationError
-
-    @app.exception_handler(RequestValidationError)
-    async def bad_request(request: Request, exc: RequestValidationError):
-        first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
-        return JSONResponse({"error": "bad_request", "detail": f"{where}: {first.get('msg', 'invalid')}"},
-                            status_code=400)
-
-    def authorise(request: Request) -> None:
-        if cfg.api_key is None:
-            return
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), cfg.api_key):
-            raise _Refused(401, "unauthorized", "send the API key as 'Authorization: Bearer KEY'",
-                           {"WWW-Authenticate": "Bearer"})
-
-    def work(data: bytes, name: str, options: EnhanceOptions, fmt: Optional[str], quality: int,
-             keep_metadata: bool) -> Tuple[bytes, str, str, float]:
-        try:
-            photo = decode_photo(data, max_pixels=int(cfg.max_pixels), name=name)
-        except ImageTooLargeError as exc:
-            raise _Refused(413, "too_large", str(exc).replace("pass --max-pixels N to allow it",
-                                                              "the server's limit is set by --max-pixels")) from None
-        except UnsupportedImageError as exc:
-            raise _Refused(415, "unsupported_media_type", str(exc)) from None
-        except CorruptImageError as exc:
-            raise _Refused(422, "corrupt_image", str(exc)) from None
-        except LowlightError as exc:
-            raise _Refused(422, "corrupt_image", str(exc)) from None
-        if not keep_metadata:
-            photo = replace(photo, exif=None)  # location privacy: EXIF stays on the client's copy
-        out = enhance_photo(model, photo, options)
-        chosen = fmt or _SAME.get(photo.source_format or "", "png")
-        ext, media = FORMATS[chosen]
-        body = encode_photo(out, ext, quality)
-        h, w = photo.rgb.shape[:2]
-        return body, ext, media, h * w / 1e6
-
-    @app.post("/v1/enhance", summary="Enhance one photo",
-              responses={200: {"content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}, "image/tiff": {}}}})
-    async def enhance_endpoint(request: Request, file: UploadFile = File(..., description="the photo"),
-                               strength: float = Form(1.0, description="0 keeps the input, 1 the full result"),
-                               exposure: float = Form(0.0, description="stops of light added after"),
-                               brightness: Optional[float] = Form(None, description="the result's mean luma "
-                                                                  "0.01-0.99, for models that take a target"),
-                               format: Optional[str] = Form(None, description="png, jpeg, webp or tiff [the input's]"),
-                               quality: int = Form(95, description="JPEG/WebP quality 1-100"),
-                               keep_metadata: bool = Form(False, description="keep EXIF (dropped by default)")):
-        authorise(request)
-        started = time.perf_counter()
-        status = 500
-        try:
-            fmt = (format or "").lower() or None
-            if fmt is not None and fmt not in FORMATS:
-                raise _Refused(400, "bad_request", f"format must be one of png, jpeg, webp, tiff; got {format!r}")
-            try:
-                check_quality(quality)
-                options = EnhanceOptions(strength=strength, exposure=exposure, brightness=brightness)
-                check_options(model, options)
-            except LowlightError as exc:
-                raise _Refused(400, "bad_request", str(exc)) from None
-            declared = request.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > max_bytes + 64 * 1024:
-                raise _Refused(413, "too_large", f"the upload is over the limit of {cfg.max_upload_mb:g} MB")
-            data = await file.read(max_bytes + 1)
-            if len(data) > max_bytes:
-                raise _Refused(413, "too_large", f"the upload is over the limit of {cfg.max_upload_mb:g} MB")
-            if not data:
-                raise _Refused(415, "unsupported_media_type", "the upload is empty; send an image file")
-            with stats.lock:
-                if stats.pending >= capacity:
-                    raise _Refused(503, "busy", f"all {cfg.workers} workers are busy and {cfg.queue} requests "
-                                                "wait; try again shortly", {"Retry-After": "1"})
-                stats.pending += 1
-                stats.queue_depth.set(stats.pending)
-            try:
-                loop = asyncio.get_running_loop()
-                name = Path(file.filename or "upload").name
-                body, ext, media, mp = await loop.run_in_executor(
-                    pool, work, data, name, options, fmt, quality, keep_metadata)
-            finally:
-                with stats.lock:
-                    stats.pending -= 1
-                    stats.queue_depth.set(stats.pending)
-            stem = Path(file.filename or "photo").stem or "photo"
-            status = 200
-            stats.images.inc()
-            stats.megapixels.inc(mp)
-            stats.latency.observe(time.perf_counter() - started)
-            return Response(body, media_type=media,
-                            headers={"Content-Disposition": f'attachment; filename="{_safe(stem)}_enhanced{ext}"'})
-        except _Refused as exc:
-            status = exc.status
-            raise
-        finally:
-            stats.requests.labels(status=str(status)).inc()
-
-    @app.get("/healthz", summary="Alive")
-    async def healthz():
-        return {"status": "ok"}
-
-    @app.get("/readyz", summary="Model loaded and queue not full")
-    async def readyz():
-        if stats.pending >= capacity:
-            return JSONResponse({"status": "busy", "pending": stats.pending}, status_code=503,
-                                headers={"Retry-After": "1"})
-        return {"status": "ready", "pending": stats.pending, "capacity": capacity}
-
-    @app.get("/v1/models", summary="The loaded model")
-    async def models(request: Request):
-        authorise(request)
-        params = count_parameters(model.net) if isinstance(model.net, torch.nn.Module) else None
-        meta = model.metadata
-        return {"name": model.name, "parameters": params, "backend": model.backend,
-                "arguments": model.args, "weights_version": meta.get("lowlight_version"),
-                "weights": model.source.name if model.source else None,
-                "trained_on": meta.get("training") or None, "metrics": meta.get("metrics") or None}
-
-    @app.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
-    async def metrics(request: Request):
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
-        authorise(request)
-        return Response(generate_latest(stats.registry), media_type=CONTENT_TYPE_LATEST)
-
-    page = resources.files("lowlight.server").joinpath("static/index.html").read_text(encoding="utf-8")
-
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def index():
-        return HTMLResponse(page.replace("{{VERSION}}", __version__).replace(
-            "{{NEEDS_KEY}}", "true" if cfg.api_key else "false"))
-
+    install_error_handlers(app)
+    app.include_router(build_router())
     return app
 
 
