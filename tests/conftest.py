@@ -11,16 +11,12 @@ DATA = Path(__file__).parent / "data"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
 
-def pytest_addoption(parser):
-    parser.addoption("--runslow", action="store_true", help="run tests marked slow")
-
-
 def pytest_collection_modifyitems(config, items):
-    skip_slow = pytest.mark.skip(reason="slow: pass --runslow to run")
+    """Tests marked ``shared`` skip, saying why, where ../shared/datasets is absent. Tests marked
+    ``slow`` run like the rest (the README's command runs everything); ``-m 'not slow'`` leaves
+    them out for a quick check."""
     skip_shared = pytest.mark.skip(reason=f"needs the shared datasets at {SHARED}")
     for item in items:
-        if "slow" in item.keywords and not config.getoption("--runslow"):
-            item.add_marker(skip_slow)
         if "shared" in item.keywords and not SHARED.is_dir():
             item.add_marker(skip_shared)
 

@@ -51,6 +51,36 @@ def test_beats_every_classical_method_on_lol_crops_by_a_margin(model):
 
 OURS_LOL_CROPS = 21.3  # measured for the shipped weights (gamma 11.6, hist-eq 10.8, clahe 8.2, lime 19.3)
 
+#: The shipped model on tests/data/lol-small (five whole eval15 scenes at 300x200): PSNR and SSIM.
+OURS_LOL_SMALL = (20.86, 0.857)
+
+
+def quality_gate(enhancer) -> tuple[bool, dict]:
+    """Whether ``enhancer`` is as good as the shipped model on whole real scenes: PSNR within
+    0.5 dB of it and SSIM within 0.02 (the structure a crude brightening destroys)."""
+    from lowlight.media.pairs import find_pairs
+    from lowlight.research.evaluation import evaluate
+
+    mean = evaluate(enhancer, find_pairs(HERE / "data" / "lol-small")).mean
+    return mean["psnr"] >= OURS_LOL_SMALL[0] - 0.5 and mean["ssim"] >= OURS_LOL_SMALL[1] - 0.02, mean
+
+
+def test_passes_the_quality_gate_on_whole_real_scenes(model):
+    ok, mean = quality_gate(model)
+    assert ok, mean
+
+
+def test_the_quality_gate_catches_a_fake_model():
+    """'gamma 1/6 when the photo is dark, else identity' passed every quality test that ran on a
+    clean clone before tests/data/lol-small; it must fail this one."""
+
+    def fake(image: np.ndarray) -> np.ndarray:
+        x = image / 255.0
+        return np.round(255 * (x ** (1 / 6) if x.mean() < 0.25 else x)).astype(np.uint8)
+
+    ok, mean = quality_gate(fake)
+    assert not ok, mean
+
 
 @pytest.mark.parametrize("level", [0.03, 0.15, 0.5, 0.85])
 @pytest.mark.parametrize("tint", [(1.0, 1.0, 1.0), (1.0, 0.8, 0.55)])
@@ -93,6 +123,7 @@ def test_cli_uses_the_bundled_model_by_default(tmp_path, capsys):
 
 
 @pytest.mark.shared
+@pytest.mark.slow
 def test_eval15_at_full_resolution(shared, model):
     from lowlight.core.classical import make_method
     from lowlight.media.pairs import find_pairs

@@ -16,6 +16,7 @@ def run(*args):
     return subprocess.run([sys.executable, "-m", "lowlight", *map(str, args)], capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_end_to_end_synth_train_evaluate_enhance(photos_tiny, lol_tiny, tmp_path, capsys):
     synth = tmp_path / "synth"
     assert main(["synth", "--photos", str(photos_tiny), "--out", str(synth), "--count", "6",

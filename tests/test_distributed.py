@@ -55,6 +55,7 @@ def _max_difference(a: Path, b: Path) -> float:
     return max(float((wa[k].float() - wb[k].float()).abs().max()) for k in wa)
 
 
+@pytest.mark.slow
 def test_two_processes_train_the_same_model_as_one(pairs, tmp_path):
     single, double = tmp_path / "one", tmp_path / "two"
     r1 = _one(_flags(pairs, single))
@@ -82,6 +83,7 @@ def test_two_processes_train_the_same_model_as_one(pairs, tmp_path):
     assert psnr(one_csv) == pytest.approx(psnr(two_csv), abs=1e-3)
 
 
+@pytest.mark.slow
 def test_a_distributed_run_resumes(pairs, tmp_path):
     whole, parts = tmp_path / "whole", tmp_path / "parts"
     assert _torchrun(_flags(pairs, whole)).returncode == 0
@@ -102,15 +104,27 @@ def test_batch_that_does_not_split_and_ensemble_are_clear_errors(pairs, tmp_path
     assert not (tmp_path / "odd").exists() and not (tmp_path / "ens").exists()
 
 
-def test_one_process_is_unchanged_without_torchrun(pairs, tmp_path):
-    """Plain `lowlight train` never touches torch.distributed (no WORLD_SIZE): same as before."""
+def test_one_process_is_unchanged_without_torchrun(monkeypatch):
+    """Plain `lowlight train` (no WORLD_SIZE, or torchrun with one process) never touches
+    torch.distributed; a launch of several processes joins a group (here one that cannot be
+    reached, which must be a clear error, not a hang or a traceback)."""
+    from lowlight.errors import LowlightError
     from lowlight.training.ddp import context
 
-    env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
-    assert "WORLD_SIZE" not in env
-    ctx = context(torch.device("cpu"))
-    assert (ctx.rank, ctx.world, ctx.main, ctx.active) == (0, 1, True, False)
-    assert not torch.distributed.is_initialized()
+    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    for world in (None, "1"):
+        if world:
+            monkeypatch.setenv("WORLD_SIZE", world)
+        ctx = context(torch.device("cpu"))
+        assert (ctx.rank, ctx.world, ctx.main, ctx.active) == (0, 1, True, False)
+        assert not torch.distributed.is_initialized()
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.delenv("MASTER_ADDR", raising=False)
+    monkeypatch.delenv("MASTER_PORT", raising=False)
+    with pytest.raises(LowlightError, match="cannot join the torchrun process group"):
+        context(torch.device("cpu"))  # the environment is read: two processes were asked for
 
 
 def test_each_process_takes_its_share_of_every_global_batch():

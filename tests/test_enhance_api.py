@@ -27,10 +27,48 @@ def test_strength_blends_from_input_to_result(model):
     assert full.mean() > DARK.mean() + 20  # the gain head starts as a 4x brightening
 
 
+def _linear(a: np.ndarray) -> np.ndarray:
+    x = a.astype(np.float64) / 255
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+
+
 def test_exposure_moves_brightness_both_ways(model):
     base = enhance(DARK, model).mean()
     assert enhance(DARK, model, exposure=1.0).mean() > base + 5
     assert enhance(DARK, model, exposure=-1.0).mean() < base - 5
+
+
+@pytest.mark.parametrize("stops", [1.0, -1.0, 0.5])
+def test_exposure_is_stops_in_linear_light_through_every_surface(model, tmp_path, stops):
+    """``--exposure S`` multiplies the result by 2**S in linear light: in the API, the CLI and
+    the server alike (strength 0 keeps the input, so the factor is all that changes)."""
+    from PIL import Image
+
+    from lowlight.cli import main
+
+    mid = np.full((24, 32, 3), 60, np.uint8)
+    want = _linear(mid).mean() * 2 ** stops
+    api = enhance(mid, model, strength=0.0, exposure=stops)
+    src, out = tmp_path / "mid.png", tmp_path / "out.png"
+    Image.fromarray(mid).save(src)
+    assert main(["enhance", str(src), "-o", str(out), "--strength", "0", "--exposure", str(stops), "-q"]) == 0
+    cli = np.asarray(Image.open(out))
+    results = [api, cli]
+    try:
+        from fastapi.testclient import TestClient
+
+        from lowlight.server import ServerConfig, create_app
+    except ImportError:
+        pass
+    else:
+        import io
+
+        with TestClient(create_app(ServerConfig())) as client:
+            r = client.post("/v1/enhance", files={"file": ("m.png", src.read_bytes(), "image/png")},
+                            data={"strength": "0", "exposure": str(stops)})
+        results.append(np.asarray(Image.open(io.BytesIO(r.content))))
+    for got in results:
+        assert _linear(got).mean() == pytest.approx(want, rel=0.02)
 
 
 def test_out_of_range_strength_is_an_error(model):
@@ -154,4 +192,16 @@ def test_brightness_target_reaches_an_exposure_model():
     exposed = Enhancer(net, "curve-unet", {"width": 4, "thumb": 8, "exposure": True})
     dim, bright = (enhance(DARK, exposed, brightness=b).astype(int) for b in (0.1, 0.6))
     assert np.abs(dim - bright).max() > 0
+    # the target the network is given grows with the brightness asked for, and is the log of the
+    # output's mean luma over the input's, as in training (a target that works backwards fails here)
+    from lowlight.models.curve_unet import log_mean_luma
+
+    x = torch.from_numpy(DARK).permute(2, 0, 1)[None].float() / 255
+    stats = net.context_stats(x)
+    targets = [net.with_brightness(stats, x, b)[0, -1].item() for b in (0.1, 0.3, 0.6)]
+    assert targets == sorted(targets) and targets[0] < targets[-1]
+    assert targets[-1] == pytest.approx(float(np.log(0.601) - log_mean_luma(x)), abs=1e-5)
+    high = (x * 4).clamp(0, 1)  # a brighter reference: a positive target in training
+    assert net.training_context(x, high)[0, -1].item() == pytest.approx(
+        float(log_mean_luma(high) - log_mean_luma(x)), abs=1e-5) and net.training_context(x, high)[0, -1] > 0
     assert np.array_equal(enhance(DARK, exposed, brightness=0.6), bright)  # deterministic

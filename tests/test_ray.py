@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+pytestmark = pytest.mark.slow  # a Ray cluster on this machine: minutes, not seconds
 
 
 def _env() -> dict:

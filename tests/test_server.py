@@ -243,3 +243,35 @@ def test_retry_after_follows_the_queue_and_recent_job_times(weights):
     assert state.retry_after() == 90  # the four ahead take two more rounds after the running ones
     state.job_seconds, state.pending = 0.05, 2
     assert state.retry_after() == 1
+
+
+def test_serve_says_serving_only_once_bound_and_one_line_for_a_bad_port(weights):
+    import socket
+    import subprocess
+    import sys
+
+    def serve(*args):
+        return subprocess.Popen([sys.executable, "-m", "lowlight", "serve", "--weights", str(weights), *args],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    for args, why in ((["--port", "99999"], "between 0 and 65535"), (["--port", str(port)], "in use")):
+        p = serve(*args)
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 2 and "serving on" not in out, (out, err)
+        assert len(err.strip().splitlines()) == 1 and why in err and "Traceback" not in err
+    busy.close()
+    p = serve("--port", "0")  # any free port: the line names the one bound
+    try:
+        line = p.stdout.readline()
+        assert line.startswith("lowlight: serving on http://127.0.0.1:") and ":0/" not in line
+        url = line.split()[3]
+        import urllib.request
+
+        assert urllib.request.urlopen(url + "healthz", timeout=10).read() == b'{"status":"ok"}'
+    finally:
+        p.terminate()
+        p.wait(10)

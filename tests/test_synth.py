@@ -83,13 +83,16 @@ def test_synthesize_writes_a_lol_style_folder(photos_tiny, tmp_path):
     assert recs == again  # seeded
 
 
+def test_the_fixed_split_names_eight_test_photos():
+    assert len(set(photo_split()["test"])) == 8
+
+
+@pytest.mark.shared
 def test_fixed_split_holds_out_test_photos(shared):
     names = set(photo_split()["test"])
-    assert len(names) == 8
-    if (shared / "photos").is_dir():
-        train = {p.name for p in select_photos(shared / "photos", "train")}
-        test = {p.name for p in select_photos(shared / "photos", "test")}
-        assert test == names and not train & test and len(train) + len(test) == 37
+    train = {p.name for p in select_photos(shared / "photos", "train")}
+    test = {p.name for p in select_photos(shared / "photos", "test")}
+    assert test == names and not train & test and len(train) + len(test) == 37
 
 
 def test_select_photos_errors(tmp_path):

@@ -57,6 +57,7 @@ def test_training_reduces_the_loss(lol_tiny, tmp_path):
     assert res.history[-1]["psnr"] > res.history[0]["psnr"] + 3
 
 
+@pytest.mark.slow
 def test_seed_recipe_is_the_report(lol_tiny, tmp_path):
     cfg = recipe("seed")
     assert (cfg.model, cfg.gamma, cfg.resize, cfg.batch_size, cfg.lr, cfg.weight_decay) == \

@@ -1,8 +1,12 @@
 import json
 
+import pytest
 
 from lowlight.training.config import TrainConfig, apply, load_config_file
 from lowlight.training.tune import TuneConfig, tune
+
+
+pytestmark = pytest.mark.slow  # an Optuna study of real trials: minutes, not seconds
 
 
 def base(lol_tiny):

@@ -39,6 +39,6 @@ def run(args: argparse.Namespace) -> int:
                        max_upload_mb=args.max_upload_mb, max_pixels=args.max_pixels, api_key=key,
                        cors_origins=tuple(args.cors_origin or ()), threads=args.threads, backend=args.backend,
                        device=args.device).validate()
-    print(f"lowlight: serving on http://{args.host}:{args.port}/ (API docs at /docs); Ctrl-C stops")
-    serve(cfg, args.host, args.port)
+    serve(cfg, args.host, args.port,
+          on_ready=lambda url: print(f"lowlight: serving on {url} (API docs at {url}docs); Ctrl-C stops", flush=True))
     return 0

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 from .. import __version__
 
@@ -479,11 +479,39 @@ def check_bind(host: str, api_key: Optional[str]) -> None:
                             "(or LOWLIGHT_API_KEY), or bind to 127.0.0.1")
 
 
-def serve(config: ServerConfig, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the app under uvicorn until interrupted."""
+def bind(host: str, port: int):
+    """A listening socket on ``host:port``, or a one-line error (a port out of range, in use, or
+    an address this machine does not have)."""
+    import socket
+
+    if not 0 <= port <= 65535:
+        raise LowlightError(f"--port must be between 0 and 65535, got {port}")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        why = "is in use by another program" if exc.errno in (98, 48, 10048) else f"cannot be bound ({exc.strerror})"
+        raise LowlightError(f"{host}:{port} {why}; choose another --port (or --host)") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(config: ServerConfig, host: str = "127.0.0.1", port: int = 8000,
+          on_ready: Optional[Callable[[str], None]] = None) -> None:
+    """Run the app under uvicorn until interrupted. Everything that can fail (the extra, the
+    model, the port) is checked first; ``on_ready`` hears the URL once the socket is bound."""
     check_bind(host, config.api_key)
     _require()
     import uvicorn
 
     app = create_app(config)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    sock = bind(host, port)
+    bound = sock.getsockname()[1]
+    if on_ready is not None:
+        on_ready(f"http://{'[' + host + ']' if ':' in host else host}:{bound}/")
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    server.run(sockets=[sock])
