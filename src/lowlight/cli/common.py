@@ -14,24 +14,27 @@ def add_quiet(p: argparse.ArgumentParser, what: str = "no progress bars") -> Non
     p.add_argument("-q", "--quiet", action="store_true", help=what)
 
 
+WEIGHTS_HELP = ("a .safetensors file from `lowlight train`, an .onnx file from `lowlight export`, or a "
+                "published model's own file with its --model (e.g. --model iat --weights best_Epoch_lol_v1.pth)")
+MODEL_HELP = ("a registered model (`lowlight models`): one with bundled weights, or a published model (iat, sci, "
+              "zero-dce, zero-dce++) with its --weights FILE [the bundled default]")
+
+
 def add_weights_flags(p: argparse.ArgumentParser) -> None:
-    """--weights or --model (one of them) for commands that take a trained model only."""
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--weights", metavar="FILE", help="a .safetensors file from `lowlight train` [bundled]")
-    g.add_argument("--model", metavar="NAME", help="a registered model with bundled weights [the default]")
+    """--weights and/or --model for commands that take a trained model only."""
+    p.add_argument("--weights", metavar="FILE", help=WEIGHTS_HELP)
+    p.add_argument("--model", metavar="NAME", help=MODEL_HELP)
 
 
 def add_model_flags(p: argparse.ArgumentParser, backends: bool = True) -> None:
     """One of --weights, --model or --method (none: the bundled model), the device and backend."""
     from ..core.classical import METHODS
 
-    g = p.add_argument_group("model or method (at most one; default: the bundled model)")
-    one = g.add_mutually_exclusive_group()
-    one.add_argument("--weights", metavar="FILE",
-                     help="a .safetensors file from `lowlight train` or an .onnx file from `lowlight export`")
-    one.add_argument("--model", metavar="NAME", help="a registered model with bundled weights (`lowlight models`)")
-    one.add_argument("--method", choices=list(METHODS), metavar="NAME",
-                     help=f"a classical method: {', '.join(METHODS)}")
+    g = p.add_argument_group("model or method (default: the bundled model)")
+    g.add_argument("--weights", metavar="FILE", help=WEIGHTS_HELP)
+    g.add_argument("--model", metavar="NAME", help=MODEL_HELP)
+    g.add_argument("--method", choices=list(METHODS), metavar="NAME",
+                   help=f"a classical method instead of a model: {', '.join(METHODS)}")
     g.add_argument("--method-arg", action="append", metavar="KEY=VALUE",
                    help="a parameter of --method, e.g. clip_limit=3 (repeatable; see docs/BASELINES.md)")
     g.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda [auto]")

@@ -33,8 +33,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--split", choices=["train", "test"], default="test", help="[test]")
     p.add_argument("--methods", nargs="+", metavar="NAME",
                    help="classical methods (default parameters) or registered models with bundled weights")
-    p.add_argument("--weights", nargs="+", metavar="[LABEL=]FILE",
-                   help="trained models (.safetensors), optionally labelled, e.g. sid=runs/sid/best.safetensors")
+    p.add_argument("--weights", nargs="+", metavar="[LABEL=][MODEL:]FILE",
+                   help="trained models (.safetensors), optionally labelled, e.g. sid=runs/sid/best.safetensors; "
+                        "a published model with its own file, e.g. IAT=iat:best_Epoch_lol_v1.pth")
     p.add_argument("--gt-mean", action="store_true",
                    help="add GT-mean PSNR/SSIM columns (output scaled to the reference's mean; labelled apart)")
     p.add_argument("--cell", type=int, default=256, help="grid cell width in pixels for --images [256]")
@@ -88,11 +89,16 @@ def run_compare(args: argparse.Namespace) -> int:
         raise LowlightError("nothing to compare on: pass --data DIR (pairs, scored) and/or --images FILE... "
                             "(photos without references, grid only)")
     contenders = [Contender(name, _contender(name, args.device)) for name in args.methods or []]
+    from ..models import list_models
+
     for w in args.weights or []:
         label, _, file = w.rpartition("=")
+        model, sep, rest = file.partition(":")
+        model, file = (model, rest) if sep and model in list_models() else (None, file)
         path = Path(file)
-        label = label or (f"{path.parent.name}/{path.stem}" if path.parent.name else path.stem)
-        contenders.append(Contender(label, load_model(path, device=args.device)))
+        label = label or (model or (f"{path.parent.name}/{path.stem}" if path.parent.name else path.stem))
+        contenders.append(Contender(label, load_model(model, device=args.device, weights=path) if model else
+                                    load_model(path, device=args.device)))
     if not contenders:
         raise LowlightError("nothing to compare: pass --methods NAME... and/or --weights FILE...")
     if args.grid < 0:

@@ -33,7 +33,13 @@ def run(args: argparse.Namespace) -> int:
     source = args.weights or args.model
     if source and Path(source).suffix == ".onnx":
         raise LowlightError(f"{source} is already an ONNX file; pass the .safetensors weights to export")
-    enhancer = load_model(source, device="cpu")
+    from ..models import get_entry, list_models
+
+    if args.model in list_models() and get_entry(args.model).peer:
+        raise LowlightError(f"{args.model} is a published model: lowlight exports its own models only "
+                            "(the authors' repository is the place for theirs)")
+    enhancer = load_model(args.model, device="cpu", weights=args.weights) if args.model and args.weights else \
+        load_model(source, device="cpu")
     if target.resolve() == enhancer.source.resolve():
         raise LowlightError(f"refusing to overwrite the weights {target} with the export; choose another name")
     if target.exists() and not args.overwrite:

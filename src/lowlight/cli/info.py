@@ -38,7 +38,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
 
     from ..research.benchmark import as_dicts, machine, markdown_table, run_benchmark, video_fps
     from ..training.config import parse_size
-    from ..core.enhancer import load_model
+    from ..core.enhancer import open_enhancer
     from ..models import count_parameters, gmacs
 
     try:
@@ -47,8 +47,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
         raise LowlightError(f"sizes are WIDTHxHEIGHT, e.g. 600x400; got {args.size} and {args.large}") from None
     if any(n < 1 for n in args.threads):
         raise LowlightError("--threads takes positive counts, e.g. --threads 1 2")
-    source = args.weights or args.model
-    enhancer = load_model(source, device="cpu")
+    enhancer = open_enhancer(weights=args.weights, model=args.model, device="cpu", backend="torch")
+    source = enhancer
     params, macs = count_parameters(enhancer.net), gmacs(enhancer.net, small[1], small[0])
     header = (f"{enhancer.name}: {params / 1e6:.2f}M parameters, {macs:.2f} GMACs at {small[0]}x{small[1]}; "
               f"{machine()}; fp32, median of {args.repeats} ({args.large_repeats} at {large[0]}x{large[1]})")
@@ -90,10 +90,19 @@ def run_models(args: argparse.Namespace) -> int:
 
     shipped = set(pretrained_models())
     print(f"{'name':<12} {'params':>10} {'GMACs@600x400':>14}  {'weights':<18} description")
+    peers = []
     for name in list_models():
         with torch.device("meta"):  # a registry entry's defaults are its bundled weights' arguments
             net = create_model(name)
-        weights = ("bundled, default" if name == DEFAULT_MODEL else "bundled") if name in shipped else "-"
+        entry = get_entry(name)
+        weights = ("bundled, default" if name == DEFAULT_MODEL else "bundled") if name in shipped else \
+            "yours: --weights" if entry.peer else "-"
         print(f"{name:<12} {count_parameters(net) / 1e6:>9.2f}M {gmacs(net, 400, 600):>14.1f}  {weights:<18} "
-              f"{get_entry(name).description}")
+              f"{entry.description}")
+        if entry.peer:
+            peers.append((name, entry.expects))
+    if peers:
+        print("\npublished models (peers) run with the authors' own weights file, never bundled:")
+        for name, expects in peers:
+            print(f"  --model {name} --weights FILE   FILE: {expects}")
     return 0

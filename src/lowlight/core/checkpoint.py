@@ -97,3 +97,51 @@ def open_torch(path: Path, device: str = "auto", threads: int | None = None) -> 
     if threads:
         torch.set_num_threads(threads)
     return load_weights(path, dev)
+
+
+def load_peer(name: str, path: Path, device: str = "auto", threads: int | None = None
+              ) -> tuple[nn.Module, dict[str, Any]]:
+    """A published model (a peer: ``iat``, ``sci``, ``zero-dce``, ``zero-dce++``) with the authors'
+    own weights file, loaded unchanged: ``(network in eval mode, metadata)``.
+
+    The file is read as plain tensors (``torch.load(weights_only=True)``: no code in it runs);
+    parts only the authors' training uses are left out (the model's ``ignored_prefixes``). A file
+    that is not this architecture's weights is one line naming what does not match."""
+    from ..models import create_model, get_entry
+    from .device import pick_device
+
+    entry = get_entry(name)
+    path = Path(path)
+    if not path.is_file():
+        raise LowlightError(f"weights not found: {path} (model {name} expects {entry.expects})")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        why = "not a file of tensors saved by torch.save" if "weights_only" in str(exc) or "pickle" in str(exc).lower() \
+            else (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise LowlightError(f"cannot read {path} as PyTorch weights ({why}); {name} expects {entry.expects}") from None
+    for wrapper in ("state_dict", "model", "params"):
+        if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
+            state = state[wrapper]
+    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+        raise LowlightError(f"{path} holds no state dict of tensors; {name} expects {entry.expects}")
+    model = create_model(name)
+    skip = tuple(getattr(model, "ignored_prefixes", ()))
+    state = {k.removeprefix("module."): v for k, v in state.items()}
+    state = {k: v for k, v in state.items() if not k.startswith(skip) or not skip}
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    wrong = [f"{k} is {tuple(state[k].shape)}, not {tuple(own[k].shape)}" for k in own
+             if k in state and own[k].shape != state[k].shape]
+    if missing or unexpected or wrong:
+        what = (f"{len(missing)} of its {len(own)} tensors are missing (e.g. {missing[0]})" if missing else
+                f"it has tensors {name} does not (e.g. {unexpected[0]})" if unexpected else
+                f"shapes differ ({wrong[0]})")
+        raise LowlightError(f"{path} is not {name} weights: {what}; {name} expects {entry.expects}")
+    model.load_state_dict(state)
+    if threads:
+        torch.set_num_threads(threads)
+    meta = {"model": name, "model_args": {}, "preprocess": {}, "training": {"weights": path.name,
+            "source": entry.expects}, "metrics": {}, "format": "peer", "lowlight_version": __version__}
+    return model.to(pick_device(device)).eval(), meta

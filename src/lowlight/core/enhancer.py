@@ -50,9 +50,14 @@ class Enhancer(Enhances):
         """``torch`` or ``onnx``: what runs the network."""
         return "torch" if isinstance(self.net, nn.Module) else "onnx"
 
-    #: A network takes a batch whole and runs in tiles.
+    #: A network takes a batch whole.
     batched = True
-    tiles = True
+
+    @property
+    def tiles(self) -> bool:
+        """Whether the network may run in tiles (not one that sees the whole image, such as IAT's
+        global branch: each tile would get its own gamma and colour)."""
+        return bool(getattr(self.net, "tiles", True))
 
     @property
     def takes_brightness(self) -> bool:
@@ -78,7 +83,7 @@ class Enhancer(Enhances):
             def forward(x: torch.Tensor) -> torch.Tensor:
                 return self.net(x.to(self.device, memory_format=torch.channels_last), stats)
 
-            size = options.tile_size(*rgb.shape[-2:])
+            size = options.tile_size(*rgb.shape[-2:]) if self.tiles else None
             if size is None:
                 return forward(net_input).float().cpu()
             return run_tiled(forward, net_input, size, options.overlap, self.net.multiple)
@@ -114,6 +119,13 @@ def resolve_weights(name_or_path: str | Path | None) -> Path:
 
     name_or_path = DEFAULT_MODEL if name_or_path is None else name_or_path
     path = Path(name_or_path)
+    if path.suffix.lower() in (".pth", ".pt"):
+        from ..models import list_models
+        from ..models.registry import get_entry as entry
+
+        peers = [n for n in list_models() if entry(n).peer]
+        raise LowlightError(f"{path.name} is a PyTorch weights file, as published models ship theirs: name the "
+                            f"model it belongs to, e.g. --model iat --weights {path} (peers: {', '.join(peers)})")
     if path.suffix in (".safetensors", ".onnx") or path.exists():
         return path
     get_entry(str(name_or_path))  # a clear error for unknown names
@@ -127,16 +139,42 @@ def resolve_weights(name_or_path: str | Path | None) -> Path:
 
 
 def load_model(name_or_path: str | Path | None = None, device: str = "auto", backend: str | None = None,
-               threads: int | None = None) -> Enhancer:
+               threads: int | None = None, weights: str | Path | None = None) -> Enhancer:
     """Load a model once for many calls: a path to a ``.safetensors`` file from ``lowlight train``
     or an ``.onnx`` file from ``lowlight export``, the name of a registered model that ships
     pretrained weights, or None for the default model.
 
-    ``backend``: ``torch`` (the default) or ``onnx`` (ONNX Runtime on the CPU; ``.onnx`` files
-    always run there). ``threads``: CPU threads (for torch this sets the process-wide count).
+    A published model (a peer, ``lowlight models`` lists them) is named with the authors' file:
+    ``load_model("iat", weights="best_Epoch_lol_v1.pth")``. ``weights`` with one of lowlight's
+    own model names must hold that model. ``backend``: ``torch`` (the default) or ``onnx`` (ONNX
+    Runtime on the CPU; ``.onnx`` files always run there). ``threads``: CPU threads (for torch
+    this sets the process-wide count).
     """
     import importlib
 
+    from ..models import get_entry, list_models
+
+    name = str(name_or_path) if name_or_path is not None and str(name_or_path) in list_models() else None
+    if name is not None and get_entry(name).peer:
+        expects = get_entry(name).expects
+        if weights is None:
+            raise LowlightError(f"{name} is a published model whose weights lowlight does not bundle (they are the "
+                                f"authors', under their licence): pass the file, --model {name} --weights FILE "
+                                f"({expects})")
+        if backend not in (None, "torch"):
+            raise LowlightError(f"{name} runs with the torch backend; leave out --backend {backend}")
+        from .checkpoint import load_peer
+
+        net, meta = load_peer(name, Path(weights), device, threads)
+        return Enhancer(net, name, {}, None, meta, Path(weights))
+    if weights is not None:
+        if name_or_path is not None and name is None:
+            raise LowlightError(f"give a model name or a weights file, not two files ({name_or_path}, {weights})")
+        loaded = load_model(weights, device=device, backend=backend, threads=threads)
+        if name is not None and loaded.name != name:
+            raise LowlightError(f"{weights} holds a {loaded.name} model, not {name}; leave out --model or pass "
+                                f"{name} weights")
+        return loaded
     path = resolve_weights(name_or_path)
     backend = backend or ("onnx" if path.suffix == ".onnx" else "torch")
     if backend not in BACKENDS:
@@ -149,8 +187,11 @@ def load_model(name_or_path: str | Path | None = None, device: str = "auto", bac
 def open_enhancer(weights: str | None = None, model: str | None = None, method: str | None = None,
                   method_args: dict | None = None, device: str = "auto", backend: str | None = None,
                   threads: int | None = None):
-    """What ``--weights``, ``--model`` or ``--method`` (with ``--method-arg``) name, as an enhancer:
-    a loaded model, or a classical method (both offer ``process``). The CLI and Ray actors use it."""
+    """What ``--weights``, ``--model`` (a peer with its ``--weights``) or ``--method`` (with
+    ``--method-arg``) name, as an enhancer: a loaded model, or a classical method (both keep the
+    :class:`ImageEnhancer` contract). The CLI and Ray actors use it."""
+    if method and (weights or model):
+        raise LowlightError("--method runs a classical method; leave out --model and --weights")
     if method:
         from .classical import make_method
 
@@ -161,6 +202,8 @@ def open_enhancer(weights: str | None = None, model: str | None = None, method: 
         raise LowlightError("--method-arg applies to --method only")
     if threads is not None and threads < 1:
         raise LowlightError(f"--threads must be at least 1, got {threads}")
+    if weights and model:
+        return load_model(model, device=device, backend=backend, threads=threads, weights=weights)
     return load_model(weights or model, device=device, backend=backend, threads=threads)
 
 

@@ -22,17 +22,25 @@ class ModelEntry:
     builder: Callable[..., nn.Module]
     defaults: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    #: For a published model (a peer): the authors' weights file it loads; users pass it with
+    #: ``--weights`` (the weights are theirs, never bundled). Empty for lowlight's own models.
+    expects: str = ""
+
+    @property
+    def peer(self) -> bool:
+        return bool(self.expects)
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
 
 
-def register_model(name: str, description: str = "", **defaults: Any):
-    """Class decorator adding a model under ``name`` with default constructor arguments."""
+def register_model(name: str, description: str = "", expects: str = "", **defaults: Any):
+    """Class decorator adding a model under ``name`` with default constructor arguments;
+    ``expects`` marks a peer and names the authors' weights file it loads."""
     def wrap(cls):
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} registered twice")
-        _REGISTRY[name] = ModelEntry(name, cls, dict(defaults), description)
+        _REGISTRY[name] = ModelEntry(name, cls, dict(defaults), description, expects)
         return cls
     return wrap
 

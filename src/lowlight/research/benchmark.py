@@ -75,14 +75,22 @@ def machine() -> str:
     return ", ".join(parts)
 
 
+def _loaded(model):
+    """``model`` loaded on the CPU, unless it already is."""
+    from ..core.enhancer import load_model
+
+    return model if hasattr(model, "process") else load_model(model, device="cpu", backend="torch")
+
+
 def run_benchmark(model=None, backends=("torch", "onnx"), threads=(1, 2), small=(600, 400),
                   large=(4000, 3000), repeats: int = 10, large_repeats: int = 3,
                   log: Callable[[str], None] = lambda _: None) -> list[BenchRow]:
-    """Time ``model`` (None: the bundled default; a name or weights path) for every backend and
-    thread count; ``small``/``large`` are ``(width, height)``. Restores torch's thread count."""
+    """Time ``model`` (None: the bundled default; a name, a weights path or a loaded model) for
+    every backend and thread count; ``small``/``large`` are ``(width, height)``. Restores torch's
+    thread count. A published model runs with PyTorch only (its ONNX rows are left out)."""
     from ..core.enhancer import BACKENDS, load_model
 
-    torch_model = load_model(model, device="cpu", backend="torch")
+    torch_model = _loaded(model)
     x_small, x_large = dark_image(*small), dark_image(*large, seed=1)
     rows, saved_threads = [], torch.get_num_threads()
     try:
@@ -90,6 +98,9 @@ def run_benchmark(model=None, backends=("torch", "onnx"), threads=(1, 2), small=
             for n in threads:
                 if backend not in BACKENDS:
                     raise LowlightError(f"unknown backend {backend!r}; choose {' or '.join(BACKENDS)}")
+                if backend != "torch" and torch_model.metadata.get("format") == "peer":
+                    log(f"{backend}: skipped ({torch_model.name} is a published model; it runs with PyTorch)")
+                    break
                 torch.set_num_threads(n)  # for onnx: the statistics and blending around the graph
                 enhancer = torch_model if backend == "torch" else \
                     load_model(torch_model.source, device="cpu", backend=backend, threads=n)
@@ -114,7 +125,7 @@ def video_fps(model=None, sizes=((640, 360), (1280, 720)), frames: int = 48, thr
     from ..core.enhancer import load_model
     from ..media.video import enhance_video, make_clip
 
-    enhancer = load_model(model, device="cpu")
+    enhancer = _loaded(model)
     saved, rows = torch.get_num_threads(), []
     torch.set_num_threads(threads)
     try:
