@@ -1,6 +1,6 @@
 """Do no harm, measured: what each method does to the real photos of ../shared/datasets/real-lowlight/.
 
-    python bench/real_photos.py [--methods gamma clahe lime] [--weights NAME=FILE ...] [--out DIR]
+    python bench/real_photos.py [--methods gamma clahe lime] [--weights NAME=FILE|NAME=MODEL:FILE ...] [--out DIR]
 
 For every photo (no references exist) and method, against the method's own input: mean luma in
 and out, colour shift (largest change of a channel's share of R+G+B, percentage points, over
@@ -31,9 +31,12 @@ NOT_DARK, DARK = 0.25, 0.2
 
 def contenders(methods: list[str], weights: list[str]) -> dict:
     out = {}
-    for spec in weights:
+    from lowlight.models import list_models
+
+    for spec in weights:  # NAME=FILE, NAME (a bundled model) or NAME=MODEL:FILE (a published model)
         name, _, path = spec.partition("=")
-        model = load_model(path or name)
+        arch, sep, file = path.partition(":")
+        model = load_model(arch, weights=file) if sep and arch in list_models() else load_model(path or name)
         out[name] = lambda a, m=model: enhance(a, m)
     for name in methods:
         out[name] = make_method(name)

@@ -99,7 +99,7 @@ def test_missing_and_foreign_weights(lol_tiny, tmp_path):
     r = run("evaluate", "--data", lol_tiny, "--weights", tmp_path / "nope.safetensors")
     assert r.returncode == 2 and "weights file not found" in r.stderr
     r = run("enhance", lol_tiny / "low", "-o", tmp_path / "o", "--model", "sid-unet")
-    assert r.returncode == 2 and "no pretrained weights" in r.stderr
+    assert r.returncode == 2 and "ships no weights in the package" in r.stderr
 
 
 def test_models_lists_the_registry():

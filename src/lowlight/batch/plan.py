@@ -141,8 +141,10 @@ def collect_inputs(items: list[str], recursive: bool = False) -> list[tuple[Path
             files = sorted(p for p in path.glob(pattern) if p.is_file() and is_media_path(p)
                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
             if not files:
-                raise LowlightError(f"no images in folder {path}{' (searched recursively)' if recursive else ''}; "
-                                    f"expected {_INPUTS}")
+                nested = not recursive and any(p.is_file() and is_media_path(p) for p in path.glob("*/**/*"))
+                hint = "; its subfolders hold images: pass -r to include them" if nested else f"; expected {_INPUTS}"
+                raise LowlightError(f"no images in folder {path}{' (searched recursively)' if recursive else ''}"
+                                    + hint)
             found.extend((f, path) for f in files)
         elif path.is_file():
             found.append((path, path.parent))
@@ -198,6 +200,14 @@ def normalise_ext(ext: str | None) -> str | None:
     if ext not in OUTPUT_EXTENSIONS:
         raise LowlightError(f"unknown --ext {ext[1:]!r}; use png, jpg, webp, tif, bmp, heic or avif")
     return ext
+
+
+def check_suffix(suffix: str) -> str:
+    """``--suffix`` is part of a file name: no folder separators in it."""
+    if "/" in suffix or "\\" in suffix:
+        raise LowlightError(f"--suffix {suffix!r} holds a path separator; it is added to each file's name "
+                            "(e.g. _enhanced): use -o FOLDER to choose where outputs go")
+    return suffix
 
 
 def output_name(name: str, suffix: str = "", ext: str | None = None) -> str:
@@ -279,6 +289,7 @@ def plan(inputs: list[tuple[Location, Location]], output: Location | None, suffi
 def plan_inputs(items: list[str], output: str | None, suffix: str = "", ext: str | None = None,
                 recursive: bool = False) -> list[Job]:
     """:func:`collect_inputs` then :func:`plan`, from what a command line names (paths or URIs)."""
+    check_suffix(suffix)
     return plan(collect_inputs(items, recursive), location(output) if output else None, suffix, normalise_ext(ext))
 
 

@@ -62,7 +62,7 @@ def add_parsers(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..batch import plan as batch
     from ..core.enhancer import EnhanceOptions, check_options, enhance_photo
-    from ..media.files import is_video_path
+    from ..media.files import is_raw_path, is_video_path
     from ..media.photo import check_quality, read_photo, write_photo
     from ..progress import progress as progress_bar
     from ..media.raw import check_exposure
@@ -83,6 +83,9 @@ def run(args: argparse.Namespace) -> int:
     jobs = batch.plan_inputs(args.inputs, args.output, suffix, args.ext, args.recursive)
     if args.codec and any(is_video_path(job.source) for job in jobs):
         check_codec(args.codec)  # before any model is loaded or file written
+    if args.raw_exposure and not any(is_raw_path(job.source) for job in jobs):
+        raise LowlightError("--raw-exposure applies to camera RAW files (.dng, .cr2, .nef, ...) and none of the "
+                            "inputs is one; use --exposure STOPS to brighten the result instead")
     enhancer = load_enhancer(args)
     check_options(enhancer, options)  # before any file: --brightness or --tile where they do not apply
 
@@ -107,13 +110,24 @@ def run(args: argparse.Namespace) -> int:
     def report(outcome: batch.Outcome) -> None:
         job = outcome.job
         if outcome.state == "failed":
-            print(f"lowlight: error: {job.source}: {outcome.error}", file=sys.stderr)
-        elif single and not args.quiet:
+            error = outcome.error or "failed"
+            print(f"lowlight: error: {error if str(job.source) in error else f'{job.source}: {error}'}",
+                  file=sys.stderr)
+            return
+        finished.append(job)
+        if single and not args.quiet:
             print(f"{job.source} -> {job.target}" if outcome.state == "done" else
                   f"{job.target} exists; skipped (pass --overwrite to replace it)")
 
     bar = progress_bar(jobs, not (args.quiet or single), desc="enhance", unit="img")
-    summary = batch.run(bar, work, overwrite=args.overwrite, on_done=report)
+    finished: list = []
+    try:
+        summary = batch.run(bar, work, overwrite=args.overwrite, on_done=report)
+    except KeyboardInterrupt:
+        getattr(bar, "close", lambda: None)()
+        print(f"lowlight: interrupted after {len(finished)} of {len(jobs)} files; every output written is whole, "
+              "and the same command again does the rest", file=sys.stderr)
+        return 130
     if not args.quiet and not single:
         print(summary.line())
     return summary.exit_code()

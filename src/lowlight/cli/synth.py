@@ -17,6 +17,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--photos", required=True, metavar="DIR", help="folder of well-exposed photos")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (gets low/, high/, pairs.jsonl)")
     p.add_argument("--count", type=int, help="number of pairs [one per photo]")
+    p.add_argument("--overwrite", action="store_true", help="replace a folder that synth made earlier")
     p.add_argument("--size", type=int, default=512, help="long side of the pairs, 0 keeps it [512]")
     p.add_argument("--seed", type=int, default=0, help="[0]")
     p.add_argument("--split", choices=["train", "test", "all"], default="train",
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
                          seed=args.seed, split=args.split, color_cast=args.color_cast,
                          jpeg=args.jpeg, lights=args.lights, exposure_range=tuple(args.exposure),
                          identity=args.identity, vary=args.vary, tint=args.tint, progress=not args.quiet,
-                         on_skip=skip)
+                         on_skip=skip, overwrite=args.overwrite)
     print(f"wrote {len(records)} pairs to {args.out}/low and {args.out}/high (parameters in pairs.jsonl)"
           + (f"; {len(skipped)} unreadable photos skipped" if skipped else ""))
     return EXIT_PARTIAL if skipped else EXIT_OK

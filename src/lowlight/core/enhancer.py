@@ -53,6 +53,13 @@ class Enhancer(Enhances):
     #: A network takes a batch whole.
     batched = True
 
+    def __repr__(self) -> str:
+        from ..models import count_parameters
+
+        params = f"{count_parameters(self.net) / 1e6:.2f}M parameters, " if isinstance(self.net, nn.Module) else ""
+        return (f"Enhancer({self.name}, {params}{self.backend}, "
+                f"weights={self.source.name if self.source else None})")
+
     @property
     def tiles(self) -> bool:
         """Whether the network may run in tiles (not one that sees the whole image, such as IAT's
@@ -113,6 +120,10 @@ def pretrained_models() -> list[str]:
 BACKENDS = {"torch": ("lowlight.core.checkpoint", "open_torch"), "onnx": ("lowlight.core.onnx_backend", "open_onnx")}
 
 
+#: Registered models whose weights live in the repository rather than the package.
+REPOSITORY_WEIGHTS = {"gain-unet": "bench/weights/gain-unet-v1.safetensors"}
+
+
 def resolve_weights(name_or_path: str | Path | None) -> Path:
     """The weights file for a path, a registered model's bundled weights, or the default model."""
     from ..models import get_entry
@@ -128,13 +139,21 @@ def resolve_weights(name_or_path: str | Path | None) -> Path:
                             f"model it belongs to, e.g. --model iat --weights {path} (peers: {', '.join(peers)})")
     if path.suffix in (".safetensors", ".onnx") or path.exists():
         return path
-    get_entry(str(name_or_path))  # a clear error for unknown names
-    bundled = bundled_weights(str(name_or_path))
+    name = str(name_or_path)
+    from ..models import list_models
+
+    peers = [n for n in list_models() if get_entry(n).peer]
+    loads = ", ".join(pretrained_models()) or "none"
+    if name not in list_models():
+        raise LowlightError(f"unknown model {name!r}; models with bundled weights: {loads}; published models, "
+                            f"with their own file (--model NAME --weights FILE): {', '.join(peers)}; or a weights "
+                            "file of your own with --weights (see `lowlight models`)")
+    bundled = bundled_weights(name)
     if bundled is None:
-        have = ", ".join(pretrained_models()) or "none"
-        raise LowlightError(f"model {name_or_path!r} has no pretrained weights in this version (models with "
-                            f"weights: {have}); train one with `lowlight train` and pass "
-                            "--weights RUN_DIR/best.safetensors")
+        file = REPOSITORY_WEIGHTS.get(name)
+        where = (f"its weights are in the repository, not the package: --weights {file}" if file else
+                 f"train one with `lowlight train --model {name}` and pass --weights RUN_DIR/best.safetensors")
+        raise LowlightError(f"model {name!r} ships no weights in the package (bundled: {loads}); {where}")
     return bundled
 
 
@@ -272,7 +291,11 @@ def enhance(image, model: Enhancer | str | Path | None = None, strength: float =
         photo = from_pil(image)
         return to_pil(enhance_photo(enhancer, photo, options), mode=image.mode)
 
-    array = np.asarray(image)
+    if not isinstance(image, np.ndarray):
+        raise LowlightError(f"enhance takes a path, a PIL image, a NumPy array (uint8, uint16 or float in [0, 1]) "
+                            f"or a float tensor; got a {type(image).__name__} (wrap pixels in np.asarray(..., "
+                            "dtype=np.uint8))")
+    array = image
     photo = split_array(array)
     result = enhance_photo(enhancer, photo, options)
     channels = 1 if array.ndim == 2 else array.shape[2]

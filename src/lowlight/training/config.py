@@ -11,7 +11,7 @@ import dataclasses
 import json
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -57,6 +57,26 @@ class TrainConfig:
     workers: int = 0                    #: DataLoader worker processes
     channels_last: bool = True          #: NHWC memory format (faster convolutions on CPU)
 
+    def _check_types(self) -> None:
+        """Each field holds a value of its declared type (``TrainConfig(epochs="five")`` is an error
+        here, not a TypeError deep inside training); ints pass for floats."""
+        import typing
+
+        hints = typing.get_type_hints(type(self))
+        for f in fields(self):
+            value, hint = getattr(self, f.name), hints[f.name]
+            allowed = tuple(a for a in typing.get_args(hint) if a is not type(None)) if typing.get_origin(hint) \
+                is typing.Union else (hint,)
+            if value is None and type(None) in typing.get_args(hint):
+                continue
+            declared = tuple(typing.get_origin(a) or a for a in allowed)
+            kinds = declared + ((int,) if float in declared else ()) + ((list,) if tuple in declared else ())
+            if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in declared):
+                words = {int: "a whole number", float: "a number", str: "text", bool: "true or false", list: "a list",
+                         dict: "a mapping", tuple: "a pair of numbers"}
+                names = " or ".join(words.get(k, k.__name__) for k in declared)
+                raise LowlightError(f"{f.name} must be {names}, got {value!r}")
+
     def validate(self) -> "TrainConfig":
         """Raise :class:`LowlightError` for values no run could use."""
         from .losses import LOSSES
@@ -64,6 +84,7 @@ class TrainConfig:
 
         if not self.data:
             raise LowlightError("no training data given; pass --data DIR (a folder of low/high pairs)")
+        self._check_types()
         positive = {"batch_size": self.batch_size, "epochs": self.epochs, "accumulation": self.accumulation,
                     "ensemble": self.ensemble, "repeat": self.repeat,
                     "data_repeat": self.data_repeat}

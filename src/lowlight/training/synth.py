@@ -257,8 +257,10 @@ def synthesize(photos: Path, out: Path, count: int | None = None, size: int = 51
                split: str = "train", color_cast: float = 0.1, jpeg: float = 0.0,
                lights: float = 0.0, exposure_range: tuple[float, float] = EXPOSURE_RANGE,
                identity: float = 0.0, vary: float = 0.0, tint: float = 0.0,
-               progress: bool = True, on_skip: Callable[[str], None] | None = None) -> list[dict]:
+               progress: bool = True, on_skip: Callable[[str], None] | None = None,
+               overwrite: bool = False) -> list[dict]:
     """Write ``count`` pairs (default: one per photo) as ``out/low/NAME.png`` + ``out/high/NAME.png``.
+    A folder that ``synth`` made earlier is replaced only with ``overwrite``.
 
     Photo ``i % n`` gives pair ``i``; its first use is the whole photo, later ones random crops.
     A photo that cannot be read is skipped (its pairs are missing; ``on_skip`` hears why) and the
@@ -281,6 +283,10 @@ def synthesize(photos: Path, out: Path, count: int | None = None, size: int = 51
     out = Path(out)
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "pairs.jsonl").exists())):
         raise LowlightError(f"{out} exists and is not a lowlight synth folder; choose an empty --out")
+    if (out / "pairs.jsonl").exists() and not overwrite:
+        made = sum(1 for _ in (out / "pairs.jsonl").open())
+        raise LowlightError(f"{out} already holds {made} synthetic pairs; pass --overwrite to replace them "
+                            "(or choose another --out)")
     # Built beside the target and renamed into place at the end: an interrupted or failed run
     # leaves no folder that looks like a finished dataset.
     staging = out.parent / f".{out.name}.partial"
