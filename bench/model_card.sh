@@ -21,6 +21,14 @@
 #   lowlight train --config configs/curve-unet-4.json; lowlight train --config configs/curve-unet-headroom.json
 #   (the same two synth commands with --lights 0.3 into runs/synth-broad-6 and runs/synth-sice-6, then)
 #   lowlight train --config configs/curve-unet-headroom-lamps.json
+#
+# Tried, not shipped (docs/MODEL.md): the very-dark stage (curve-unet shadows=true), from the shipped weights.
+#   DARK=(--size 512 --exposure 0.01 0.06 --jpeg 0.8 --lights 0.3 --tint 0.3 --vary 0.2)
+#   lowlight synth --photos ../shared/datasets/photos --out runs/synth-dark --count 232 --seed 21 "${DARK[@]}"
+#   lowlight synth --photos data/sice-refs --out runs/synth-sice-dark --count 155 --seed 22 "${DARK[@]}"
+#   lowlight train --config configs/curve-unet-dark.json    # its run: checkpoints/curve-unet-dark (--resume)
+#   lowlight enhance ../shared/datasets/real-lowlight -r -o runs/dq/dark --ext png --weights runs/curve-unet-dark/best.safetensors
+#   python ../shared/tools/darkq.py ../shared/datasets/real-lowlight runs/dq/dark
 set -euo pipefail
 SHARED=${SHARED:-../shared/datasets}
 step=${1:-all}
