@@ -108,3 +108,17 @@ def test_python_api_edges():
         lowlight.enhance([[1, 2, 3]])
     text = repr(lowlight.load_model())
     assert "\n" not in text and len(text) < 120 and "curve-unet" in text and "0.65M" in text
+
+
+def test_resuming_a_finished_run_says_nothing_was_trained(lol_tiny, tmp_path):
+    from lowlight.training.config import TrainConfig, apply
+    from lowlight.training.loop import train
+
+    cfg = apply(TrainConfig(), dict(data=str(lol_tiny), val_data=str(lol_tiny), out=str(tmp_path / "r"),
+                                    model="sid-unet", model_args={"width": 4, "depth": 1}, crop=32, epochs=1,
+                                    device="cpu"))
+    train(cfg, log=lambda s: None, progress=False)
+    said = []
+    train(cfg, resume=True, log=said.append, progress=False)
+    assert any("nothing to train" in line and "--epochs" in line for line in said)
+    assert not any(line.startswith("training ") for line in said)

@@ -285,3 +285,14 @@ def test_bad_codec_and_raw_exposure_are_refused_up_front(clip, tmp_path, tiny_we
                  "--weights", str(tiny_weights)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["lowlight: error: --raw-exposure must be between -10 and 16 stops, got 99"]
+
+
+def test_a_webm_target_leaves_out_aac_audio_with_a_note(clip, tmp_path, tiny_weights, capsys):
+    """A clip with AAC audio written as .webm (which carries Opus or Vorbis only): the video is
+    enhanced, the sound left out, and the user told so (it failed with an FFmpeg error)."""
+    av = pytest.importorskip("av")
+    target = tmp_path / "clip.webm"
+    assert main(["enhance", str(clip), "-o", str(target), "--weights", str(tiny_weights), "-q"]) == 0
+    assert "cannot carry aac audio" in capsys.readouterr().err
+    with av.open(str(target)) as c:
+        assert len(c.streams.video) == 1 and not c.streams.audio

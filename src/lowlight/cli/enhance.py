@@ -97,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
         if is_video_path(job.source):
             from ..media.video import enhance_video
 
-            enhance_video(enhancer, job.source, job.target, options, video, progress=not args.quiet)
+            enhance_video(enhancer, job.source, job.target, options, video, progress=not args.quiet,
+                          on_note=lambda note: print(f"lowlight: note: {note}", file=sys.stderr))
             return
         photo = read_photo(job.source, max_pixels=max_pixels, raw_exposure=args.raw_exposure)
         if photo.frames > 1 and not args.quiet:

@@ -43,7 +43,8 @@ def add_parsers(sub) -> None:
                    help="each --data pair appears N times per pass, each --extra-data pair once [1]")
     g.add_argument("--max-pairs", type=int, help="use only the first N training pairs")
     g = p.add_argument_group("model")
-    g.add_argument("--model", metavar="NAME", help="registered model (`lowlight models`) [sid-unet]")
+    g.add_argument("--model", metavar="NAME", help="registered model to train (`lowlight models`) [sid-unet, the SID U-Net; "
+                        "the bundled curve-unet's recipe is configs/curve-unet.json]")
     g.add_argument("--width", type=int, help="channels at the first level")
     g.add_argument("--depth", type=int, help="number of down-sampling levels")
     g.add_argument("--ensemble", type=int, help="models trained side by side, best kept [1]")

@@ -137,8 +137,13 @@ def _rotation(av, source: Path) -> float:
     return 0.0
 
 
+#: Audio codecs each container can carry as they are; other audio is left out, with a note.
+AUDIO_CODECS = {".webm": ("opus", "vorbis")}
+
+
 def enhance_video(enhancer, source: Path, target: Path, options=None, video: VideoOptions | None = None,
-                  progress: bool = False, on_frames: Callable[[int], None] | None = None) -> Path:
+                  progress: bool = False, on_frames: Callable[[int], None] | None = None,
+                  on_note: Callable[[str], None] | None = None) -> Path:
     """Enhance the clip ``source`` into ``target`` (written atomically; the container follows its
     extension); returns ``target``. ``enhancer``: anything with the ``process(rgb, options)`` of
     :class:`lowlight.core.contract.ImageEnhancer` (which splits batches it cannot take whole),
@@ -160,6 +165,13 @@ def enhance_video(enhancer, source: Path, target: Path, options=None, video: Vid
     try:
         vin = container.streams.video[0]
         audio = list(container.streams.audio)
+        fits = AUDIO_CODECS.get(ext)
+        if fits and any(a.codec_context.name not in fits for a in audio):
+            dropped = ", ".join(sorted({a.codec_context.name for a in audio if a.codec_context.name not in fits}))
+            audio = [a for a in audio if a.codec_context.name in fits]
+            if on_note is not None:
+                on_note(f"{target.name}: {ext[1:].upper()} cannot carry {dropped} audio, so the sound was left "
+                        f"out; write .mp4 or .mkv to keep it")
         rate = vin.average_rate or vin.guessed_rate or Fraction(30)
         smoother = BrightnessSmoother(smoothing_weight(video.smoothing, float(rate)))
         total = vin.frames or None

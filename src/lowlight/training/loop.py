@@ -333,9 +333,13 @@ class Trainer:
     # -- the run -------------------------------------------------------------------------------
     def run(self) -> TrainResult:
         cfg = self.cfg
-        self.log(f"training {cfg.ensemble} x {cfg.model} on {len(self.train_pairs)} pairs "
-                 f"(validating on {len(self.val_pairs)}) on {self.device}"
-                 f"{', fp16 autocast' if self.use_amp else ', fp32'}")
+        if self.epoch >= cfg.epochs:  # a resumed run that already ended
+            self.log(f"nothing to train: {self.out} already finished its {self.epoch} epochs; pass --epochs N "
+                     f"(more than {self.epoch}) to continue it")
+        else:
+            self.log(f"training {cfg.ensemble} x {cfg.model} on {len(self.train_pairs)} pairs "
+                     f"(validating on {len(self.val_pairs)}) on {self.device}"
+                     f"{', fp16 autocast' if self.use_amp else ', fp32'}")
         while self.epoch < cfg.epochs:
             start = self._epoch_start = time.perf_counter()
             train_loss = self._train_epoch()
