@@ -59,6 +59,18 @@ def api_result(url: str, strength: float) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(r.content)).convert("RGB"))
 
 
+def _heic():
+    """The sample as HEIC bytes, or None without pillow-heif."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return None
+    pillow_heif.register_heif_opener()
+    buf = io.BytesIO()
+    Image.open(SAMPLE).convert("RGB").resize((200, 150)).save(buf, format="HEIF", quality=90)
+    return buf.getvalue()
+
+
 def test_page_uploads_compares_adjusts_and_downloads(server, tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -96,6 +108,14 @@ def test_page_uploads_compares_adjusts_and_downloads(server, tmp_path):
             page.set_input_files("#files", {"name": "notes.png", "mimeType": "image/png", "buffer": b"not an image"})
             page.wait_for_function("document.getElementById('message').classList.contains('bad')", timeout=30_000)
             assert "cannot read image" in page.locator("#message").text_content()
+            assert "HEIC" in page.locator("#drop small").text_content()
+            heic = _heic()
+            if heic is not None:  # a HEIC upload: the browser cannot show it; the before side must still appear
+                page.set_input_files("#files", {"name": "phone.heic", "mimeType": "image/heic", "buffer": heic})
+                page.wait_for_selector("#download.shown", timeout=60_000)
+                page.wait_for_function("document.getElementById('before').complete && "
+                                       "document.getElementById('before').naturalWidth > 0", timeout=60_000)
+                assert not page.locator("#message").evaluate("e => e.classList.contains('bad')")  # old error gone
         finally:
             browser.close()
     got = np.asarray(Image.open(saved).convert("RGB"))

@@ -275,3 +275,16 @@ def test_serve_says_serving_only_once_bound_and_one_line_for_a_bad_port(weights)
     finally:
         p.terminate()
         p.wait(10)
+
+
+def test_api_docs_need_no_internet(client):
+    """/docs loads Swagger UI from the package, not from a CDN (it was blank offline)."""
+    import re
+
+    page = client.get("/docs").text
+    sources = re.findall(r"""(?:src|href)=["']([^"']+)""", page) + re.findall(r"""url: ["']([^"']+)""", page)
+    assert sources and not [s for s in sources if s.startswith(("http://", "https://", "//"))], sources
+    for path in sources:
+        if path.startswith("/docs-assets/"):
+            assert client.get(path).status_code == 200, path
+    assert "swagger-ui-bundle.js" in page

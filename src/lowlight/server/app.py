@@ -95,6 +95,7 @@ def _require():
         import fastapi  # noqa: F401
         import python_multipart  # noqa: F401
         import prometheus_client  # noqa: F401
+        import swagger_ui_bundle  # noqa: F401
     except ImportError as exc:
         raise LowlightError(f"the server needs {exc.name}; {SERVER_EXTRA}") from None
 
@@ -394,6 +395,23 @@ def build_router():
     return router
 
 
+def mount_docs(app) -> None:
+    """``/docs``: Swagger UI served from the package (swagger-ui-bundle), never from a CDN, so the
+    API documentation works on a machine without internet, as the page at ``/`` does."""
+    import swagger_ui_bundle
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs():
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title="lowlight API",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs-assets/favicon-32x32.png")
+
+
 def install_error_handlers(app) -> None:
     """Every error as JSON ``{"error", "detail"}``, never a traceback: our refusals, FastAPI's
     404 and 405, invalid requests (400) and anything unexpected (500)."""
@@ -456,9 +474,10 @@ def create_app(config: Optional[ServerConfig] = None, **overrides):
         yield
         state.pool.shutdown(wait=False, cancel_futures=True)
 
-    app = FastAPI(title="lowlight", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="lowlight", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Make photos taken in the dark look as if they were taken in good light.")
     app.state.lowlight = state
+    mount_docs(app)
     if cfg.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(cfg.cors_origins), allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type"])
