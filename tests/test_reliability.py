@@ -98,13 +98,15 @@ def test_corpus_gives_results_or_one_line_errors(corpus_run):
     assert "Traceback" not in r.stderr
     lines = [line for line in r.stderr.splitlines() if line.strip()]
     for name, expect in cases.items():
-        mine = [line for line in lines if f"{name}:" in line]
+        said = [line.split("lowlight: error:", 1)[1] for line in lines if "lowlight: error:" in line]
+        mine = [line for line in said if name in line]
         out = list((tmp / "out").glob(f"{Path(name).stem}.*"))
         if expect == "ok":
             assert not mine and len(out) == 1, (name, mine)
             Image.open(out[0]).load()
         else:
             assert len(mine) == 1 and expect in mine[0] and not out, (name, mine, out)
+            assert mine[0].count(name) == 1, mine[0]  # the path once, not "bomb.png: bomb.png is ..."
     assert not [p for p in (tmp / "out").iterdir() if p.name.startswith(".")]  # no temporary files left
     assert "anim.gif has 3 frames; the first was enhanced" in r.stderr
 
