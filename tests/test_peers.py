@@ -119,3 +119,16 @@ def test_iat_runs_whole_images_and_refuses_tiles(tmp_path):
     with pytest.raises(LowlightError, match="cannot run in tiles"):
         iat.process(torch.rand(1, 3, 32, 32), tile=64, overlap=16)
     assert lowlight.enhance(torch.rand(3, 20, 30), iat).shape == (3, 20, 30)
+
+
+def test_subnormal_weights_are_flushed_on_loading(tmp_path):
+    """Published files can hold subnormal weights (Zero-DCE's has 19,267), which CPUs compute
+    with tens of times slower; they are loaded as zeros."""
+    from lowlight.core.checkpoint import load_peer
+
+    state = create_model("zero-dce").state_dict()
+    state["e_conv3.weight"][0, 0] = 1e-40
+    torch.save(state, tmp_path / "Epoch99.pth")
+    net, _ = load_peer("zero-dce", tmp_path / "Epoch99.pth")
+    tiny = torch.finfo(torch.float32).tiny
+    assert not any(((p.abs() > 0) & (p.abs() < tiny)).any() for p in net.parameters())

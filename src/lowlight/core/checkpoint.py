@@ -99,6 +99,17 @@ def open_torch(path: Path, device: str = "auto", threads: int | None = None) -> 
     return load_weights(path, dev)
 
 
+def flush_denormals(t: torch.Tensor) -> torch.Tensor:
+    """``t`` with its subnormal values (under ``finfo.tiny``, e.g. 1e-39 in fp32) set to zero.
+
+    Some published files hold thousands of them (Zero-DCE's: 19,267); CPUs compute with them
+    tens of times slower (Zero-DCE took 30 s for a 640x480 photo, 0.7 s with them at zero),
+    and they change no output by a measurable amount."""
+    if not t.is_floating_point():
+        return t
+    return torch.where(t.abs() < torch.finfo(t.dtype).tiny, torch.zeros_like(t), t)
+
+
 def load_peer(name: str, path: Path, device: str = "auto", threads: int | None = None
               ) -> tuple[nn.Module, dict[str, Any]]:
     """A published model (a peer: ``iat``, ``sci``, ``zero-dce``, ``zero-dce++``) with the authors'
@@ -139,7 +150,7 @@ def load_peer(name: str, path: Path, device: str = "auto", threads: int | None =
                 f"it has tensors {name} does not (e.g. {unexpected[0]})" if unexpected else
                 f"shapes differ ({wrong[0]})")
         raise LowlightError(f"{path} is not {name} weights: {what}; {name} expects {entry.expects}")
-    model.load_state_dict(state)
+    model.load_state_dict({k: flush_denormals(v) for k, v in state.items()})
     if threads:
         torch.set_num_threads(threads)
     meta = {"model": name, "model_args": {}, "preprocess": {}, "training": {"weights": path.name,
