@@ -40,3 +40,4 @@ darkq() {  # NAME then the enhance flags
 } | tee docs/peers/darkq.txt
 # Cost: parameters, GMACs and the bare network's CPU latency at 600x400, 2 threads (weights do not matter).
 python bench/latency.py --threads 2 --repeats 10 --models curve-unet iat sci zero-dce zero-dce++ | tee docs/peers/latency.md
+python bench/peer_checks.py | tee docs/peers/checks.md

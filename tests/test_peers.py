@@ -122,8 +122,8 @@ def test_iat_runs_whole_images_and_refuses_tiles(tmp_path):
 
 
 def test_subnormal_weights_are_flushed_on_loading(tmp_path):
-    """Published files can hold subnormal weights (Zero-DCE's has 19,267), which CPUs compute
-    with tens of times slower; they are loaded as zeros."""
+    """Published files can hold subnormal weights (Zero-DCE's has thousands), which CPUs compute
+    with many times slower; they are loaded as zeros."""
     from lowlight.core.checkpoint import load_peer
 
     state = create_model("zero-dce").state_dict()

@@ -102,9 +102,9 @@ def open_torch(path: Path, device: str = "auto", threads: int | None = None) -> 
 def flush_denormals(t: torch.Tensor) -> torch.Tensor:
     """``t`` with its subnormal values (under ``finfo.tiny``, e.g. 1e-39 in fp32) set to zero.
 
-    Some published files hold thousands of them (Zero-DCE's: 19,267); CPUs compute with them
-    tens of times slower (Zero-DCE took 30 s for a 640x480 photo, 0.7 s with them at zero),
-    and they change no output by a measurable amount."""
+    Some published files hold thousands of them (IAT's and Zero-DCE's); CPUs compute with them
+    many times slower (`python bench/peer_checks.py` times both), and they change no output by
+    a measurable amount."""
     if not t.is_floating_point():
         return t
     return torch.where(t.abs() < torch.finfo(t.dtype).tiny, torch.zeros_like(t), t)
