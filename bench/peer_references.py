@@ -126,8 +126,7 @@ def main(argv=None) -> int:
                 y = run(x)[0].clamp(0, 1).permute(1, 2, 0).numpy()
                 out = args.out / name / f"{stem}.png"
                 out.parent.mkdir(parents=True, exist_ok=True)
-                Image.fromarray(np.round(y * 65535).astype(np.uint16)).save(out) if y.ndim == 2 else \
-                    _save16(np.round(y * 65535).astype(np.uint16), out)
+                _save16(np.round(y * 65535).astype(np.uint16), out)
             print(f"{name}: {len(inputs())} reference outputs in {args.out / name}")
     return 0
 
