@@ -122,3 +122,87 @@ def test_resuming_a_finished_run_says_nothing_was_trained(lol_tiny, tmp_path):
     train(cfg, resume=True, log=said.append, progress=False)
     assert any("nothing to train" in line and "--epochs" in line for line in said)
     assert not any(line.startswith("training ") for line in said)
+
+
+# -- 17: the core install holds what `lowlight enhance` needs, the rest comes with extras --------
+OPTIONAL = ("cv2", "scipy", "matplotlib")
+#: Runs the CLI with the optional packages made unimportable, as on a core install.
+WITHOUT = ("import sys; sys.modules.update({m: None for m in %r}); from lowlight.cli import main; "
+           "sys.exit(main(sys.argv[1:]))" % (OPTIONAL,))
+
+
+def _core_cli(*args: str, blocked: tuple = OPTIONAL):
+    import subprocess
+    import sys
+
+    code = WITHOUT.replace(repr(OPTIONAL), repr(blocked))
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
+
+
+def test_enhance_needs_no_opencv_scipy_or_matplotlib(tmp_path):
+    """The README's enhance command on 8- and 16-bit photos, with the optional packages blocked:
+    16-bit PNG and TIFF are read and written at 16 bits without OpenCV."""
+    import tifffile
+
+    rng = np.random.default_rng(0)
+    deep = (rng.random((24, 32, 3)) * 8000).astype(np.uint16)
+    from lowlight.media.photo import Photo, encode_photo, read_photo
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "deep.png").write_bytes(encode_photo(Photo(deep, bits=16), ".png"))
+    tifffile.imwrite(tmp_path / "in" / "deep.tif", deep, photometric="rgb")
+    _photo(tmp_path / "in" / "plain.jpg", 30)
+    done = _core_cli("enhance", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-q")
+    assert done.returncode == 0, done.stderr
+    for name in ("deep.png", "deep.tif"):
+        out = read_photo(tmp_path / "out" / name)
+        assert out.bits == 16 and out.rgb.shape == (24, 32, 3)
+        assert np.unique(out.rgb).size > 256  # really 16 bits, not 8 bits scaled up
+    assert (tmp_path / "out" / "plain.jpg").is_file()
+
+
+@pytest.mark.parametrize("args, extra", [
+    (["enhance", "IN", "--method", "clahe"], "classical"),
+    (["enhance", "IN", "--method", "lime"], "classical"),
+    (["train", "--data", "IN", "--epochs", "1"], "train"),
+])
+def test_what_needs_an_extra_names_it_in_one_line(tmp_path, args, extra):
+    _photo(tmp_path / "in" / "a.png")
+    done = _core_cli(*[str(tmp_path / "in") if a == "IN" else a for a in args], "-o" if args[0] == "enhance" else
+                     "--out", str(tmp_path / "out"))
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and "Traceback" not in lines[0], done.stderr
+    assert f"pip install 'lowlight[{extra}]'" in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_lzw_16bit_tiff_without_imagecodecs_names_the_extra(tmp_path):
+    """tifffile decodes uncompressed and Deflate TIFFs itself, LZW (OpenCV's and many editors'
+    default) only with imagecodecs: one line naming the extra, never an 8-bit read."""
+    import tifffile
+
+    pytest.importorskip("imagecodecs", reason="writing the LZW test file needs imagecodecs")
+    deep = (np.random.default_rng(1).random((16, 16, 3)) * 60000).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "lzw.tif", deep, photometric="rgb", compression="lzw")
+    done = _core_cli("enhance", str(tmp_path / "lzw.tif"), "-o", str(tmp_path / "out.tif"), "-q",
+                     blocked=OPTIONAL + ("imagecodecs",))
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert "16-bit LZW-compressed TIFF" in lines[0] and "pip install 'lowlight[formats]'" in lines[0]
+    assert main(["enhance", str(tmp_path / "lzw.tif"), "-o", str(tmp_path / "out.tif"), "-q"]) == 0  # with it
+
+
+def test_the_core_dependencies_leave_out_the_heavy_optional_packages():
+    """pyproject: no OpenCV, SciPy or matplotlib in the core; `[test]` holds every extra's packages,
+    so the README's test command runs every test."""
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from Python 3.11")
+    project = tomllib.loads((HERE.parent / "pyproject.toml").read_text())["project"]
+
+    def names(reqs):
+        return {r.split(";")[0].split("[")[0].split(">")[0].split("=")[0].strip().lower() for r in reqs}
+
+    core = names(project["dependencies"])
+    assert not core & {"opencv-python-headless", "opencv-python", "scipy", "matplotlib"}, core
+    extras = project["optional-dependencies"]
+    every = set().union(*(names(v) for k, v in extras.items() if k != "test"))
+    assert every <= names(extras["test"]), every - names(extras["test"])

@@ -1,5 +1,7 @@
 """The one exception type users see: its message is the whole, one-line explanation."""
 
+from __future__ import annotations
+
 
 class LowlightError(Exception):
     """Bad input or configuration; the CLI prints the message and exits with code 2.
@@ -25,6 +27,25 @@ class ImageTooLargeError(LowlightError):
     def __init__(self, size_text: str, hint: str = "pass --max-pixels N to allow it"):
         super().__init__(f"{size_text}; {hint}")
         self.size_text = size_text
+
+
+def missing_extra(what: str, extra: str, module: str) -> LowlightError:
+    """The error for an optional dependency that is not installed, naming the extra to install."""
+    return LowlightError(f"{what} needs the optional package {module}; install it with "
+                         f"pip install 'lowlight[{extra}]'")
+
+
+def require(module: str, what: str, extra: str, package: str | None = None):
+    """Import ``module`` (an optional dependency) or raise :func:`missing_extra` for ``what``.
+
+    The core install holds what ``lowlight enhance`` needs; OpenCV and SciPy (the classical
+    methods, the research metrics), matplotlib (plots) come with extras, named in the message."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise missing_extra(what, extra, package or module) from None
 
 
 def megapixels(pixels: float) -> str:

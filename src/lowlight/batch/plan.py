@@ -55,7 +55,7 @@ def location_str(loc: Location) -> str:
 
 def filesystem(loc):
     """``(pyarrow filesystem, path inside it)`` for a local path or any URI pyarrow or fsspec understand."""
-    from ..media.files import missing_extra
+    from ..errors import missing_extra
 
     try:
         import pyarrow.fs as pafs

@@ -106,7 +106,7 @@ def enhance_dataset(inputs: list[str], output: str, *, spec: dict | None = None,
     try:
         import ray
     except ImportError:
-        from ..media.files import missing_extra
+        from ..errors import missing_extra
 
         raise missing_extra("--engine ray", "ray", "ray[data]") from None
     actor = actor or EnhanceActor

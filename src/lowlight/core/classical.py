@@ -1,7 +1,8 @@
 """Classical enhancement baselines as pure functions of uint8 RGB arrays ``(H, W, 3)``.
 
 They run wherever a model does (``--method NAME`` for enhance, evaluate and compare) so that
-learned models are always compared with what a few lines of image processing achieve:
+learned models are always compared with what a few lines of image processing achieve. All but
+``identity`` and ``gamma`` need OpenCV (and LIME SciPy), from the ``classical`` extra:
 
 * ``gamma``: the report's 2.2 lookup table;
 * ``hist-eq``: histogram equalisation of luma (OpenCV, YCrCb), chroma kept;
@@ -21,7 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..color import apply_gamma
-from ..errors import LowlightError
+from ..errors import LowlightError, require
 from ..media.photo import to_tensor, to_uint8
 from .contract import EnhanceOptions, Enhances
 
@@ -136,18 +137,20 @@ class MethodEntry:
     function: Callable[..., np.ndarray]
     defaults: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    needs: tuple[tuple[str, str], ...] = ()  #: (module, package) from the ``classical`` extra
 
 
+_CV2 = ("cv2", "opencv-python-headless")
 METHODS: dict[str, MethodEntry] = {
     "identity": MethodEntry(identity, {}, "the dark input unchanged (the floor)"),
     "gamma": MethodEntry(gamma, {"gamma": 2.2}, "the report's gamma 2.2 lookup table"),
-    "hist-eq": MethodEntry(hist_eq, {}, "histogram equalisation of luma (OpenCV)"),
-    "clahe": MethodEntry(clahe, {"clip_limit": 2.0, "tiles": 8}, "OpenCV CLAHE on L of Lab"),
+    "hist-eq": MethodEntry(hist_eq, {}, "histogram equalisation of luma (OpenCV)", (_CV2,)),
+    "clahe": MethodEntry(clahe, {"clip_limit": 2.0, "tiles": 8}, "OpenCV CLAHE on L of Lab", (_CV2,)),
     "lime": MethodEntry(lime, {"alpha": 0.15, "gamma": 0.8, "max_side": 1024, "floor": 0.01},
-                        "LIME illumination-map estimation (Guo et al. 2017)"),
+                        "LIME illumination-map estimation (Guo et al. 2017)", (_CV2, ("scipy.sparse", "scipy"))),
     "msrcr": MethodEntry(msrcr, {"sigmas": (15.0, 80.0, 250.0), "alpha": 125.0, "beta": 46.0,
                                  "gain": 5.0, "offset": 25.0, "low_clip": 0.01, "high_clip": 0.01},
-                         "multi-scale Retinex with colour restoration (Jobson et al. 1997)"),
+                         "multi-scale Retinex with colour restoration (Jobson et al. 1997)", (_CV2,)),
 }
 
 
@@ -194,4 +197,6 @@ def make_method(name: str, **params: Any) -> ClassicalMethod:
         known = ", ".join(defaults) or "none"
         raise LowlightError(f"method {name!r} has no parameter {unknown[0]!r}; its parameters: {known}")
     typed = {k: _typed(name, k, v, defaults[k]) for k, v in params.items()}
+    for module, package in METHODS[name].needs:  # one line before any image, not one per image
+        require(module, f"--method {name}", "classical", package)
     return ClassicalMethod(name, {**defaults, **typed})

@@ -55,12 +55,6 @@ def is_media_path(path: Path) -> bool:
     return is_image_path(path) or is_raw_path(path) or is_video_path(path)
 
 
-def missing_extra(what: str, extra: str, module: str) -> LowlightError:
-    """The error for an optional dependency that is not installed, naming the extra to install."""
-    return LowlightError(f"{what} needs the optional package {module}; install it with "
-                         f"pip install 'lowlight[{extra}]'")
-
-
 def heif_available() -> bool:
     """Whether pillow-heif is installed; registers its Pillow plugin the first time."""
     global _HEIF

@@ -21,8 +21,8 @@ import numpy as np
 from PIL import Image
 
 from ..color import luma
-from ..errors import CorruptImageError, ImageTooLargeError, LowlightError, UnsupportedImageError, megapixels
-from .files import SAVE_FORMATS, atomic_write, first_line, heif_available, is_raw_path, missing_extra, read_bytes
+from ..errors import CorruptImageError, ImageTooLargeError, LowlightError, UnsupportedImageError, megapixels, missing_extra
+from .files import SAVE_FORMATS, atomic_write, first_line, heif_available, is_raw_path, read_bytes
 
 _ORIENTATION = 0x0112
 
@@ -151,14 +151,36 @@ def _orient(a: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(ops[orientation](a)) if orientation in ops else a
 
 
-def _decode_16bit(data: bytes) -> np.ndarray | None:
-    """16-bit PNG/TIFF pixels via OpenCV (Pillow reads 16-bit colour as 8 bits); None if it cannot."""
-    import cv2
+def _decode_16bit(data: bytes, fmt: str, name: str = "image") -> np.ndarray | None:
+    """16-bit PNG pixels via pypng, 16-bit TIFF via tifffile (Pillow reads 16-bit colour as 8
+    bits); ``(H, W)`` or ``(H, W, C)`` uint16, or None if the file holds something else.
+    tifffile decodes uncompressed, Deflate and PackBits TIFFs itself; LZW and the rest need
+    imagecodecs (the ``formats`` extra), which it then finds on its own."""
+    if fmt == "TIFF":
+        import tifffile
 
-    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if arr is None or arr.dtype != np.uint16:
+        with tifffile.TiffFile(io.BytesIO(data)) as tif:  # the first page, as Pillow opens it
+            page = tif.pages[0]
+            try:
+                arr = page.asarray()
+            except ValueError as exc:
+                if "imagecodecs" not in str(exc):
+                    raise
+                compression = getattr(page.compression, "name", str(page.compression))
+                raise missing_extra(f"reading the 16-bit {compression}-compressed TIFF {name}", "formats",
+                                    "imagecodecs") from None
+            if arr.ndim == 3 and page.axes.startswith("S"):  # planar: samples first
+                arr = np.moveaxis(arr, 0, -1)
+    else:
+        import png
+
+        width, height, rows, info = png.Reader(bytes=data).read_flat()
+        if info["bitdepth"] != 16 or info.get("palette"):
+            return None
+        arr = np.frombuffer(rows, np.uint16).reshape(height, width, info["planes"])
+    if arr.dtype != np.uint16 or arr.ndim not in (2, 3):
         return None
-    return np.ascontiguousarray(_swap_rb(arr))
+    return np.ascontiguousarray(arr[..., 0] if arr.ndim == 3 and arr.shape[2] == 1 else arr)
 
 
 def _is_16bit(im: Image.Image, data: bytes) -> bool:
@@ -256,7 +278,7 @@ def decode_photo(data: bytes, orient: bool = True, max_pixels: int | None = None
                 if im.format == "HEIF" and int(im.info.get("bit_depth", 8) or 8) > 8:
                     pixels = _decode_heif_16bit(data)
                 else:
-                    pixels = _decode_16bit(data) if _is_16bit(im, data) else None
+                    pixels = _decode_16bit(data, im.format, name) if _is_16bit(im, data) else None
                 if pixels is None:
                     pixels = _pillow_pixels(im)
                 icc = im.info.get("icc_profile") or None
@@ -371,7 +393,7 @@ def _to_uint8(a: np.ndarray) -> np.ndarray:
 
 
 def _encode_16bit(array: np.ndarray, fmt: str, photo: Photo) -> bytes:
-    """16-bit PNG through OpenCV plus our iCCP/eXIf chunks; 16-bit TIFF through tifffile with the
+    """16-bit PNG through pypng plus our iCCP/eXIf chunks; 16-bit TIFF through tifffile with the
     ICC profile (tag 34675). Pillow writes neither 16-bit colour format."""
     if fmt == "TIFF":
         import tifffile
@@ -382,12 +404,13 @@ def _encode_16bit(array: np.ndarray, fmt: str, photo: Photo) -> bytes:
                          extrasamples=["unassalpha"] if colour in (2, 4) else None,
                          iccprofile=photo.icc_profile, compression="zlib")
         return buf.getvalue()
-    import cv2
+    import png
 
-    ok, buf = cv2.imencode(".png", np.ascontiguousarray(_swap_rb(array)))
-    if not ok:
-        raise LowlightError("could not encode a 16-bit PNG image")
-    return _png_with_metadata(buf.tobytes(), photo.icc_profile, photo.exif)
+    planes = array.shape[2] if array.ndim == 3 else 1
+    out = io.BytesIO()
+    png.Writer(array.shape[1], array.shape[0], greyscale=planes <= 2, alpha=planes in (2, 4), bitdepth=16,
+               compression=6).write_array(out, np.ascontiguousarray(array, np.uint16).ravel())
+    return _png_with_metadata(out.getvalue(), photo.icc_profile, photo.exif)
 
 
 # -- PIL images --------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ..color import linear_to_srgb
-from ..errors import CorruptImageError, ImageTooLargeError, LowlightError, UnsupportedImageError, megapixels
-from .files import missing_extra, quiet_stderr
+from ..errors import CorruptImageError, ImageTooLargeError, LowlightError, UnsupportedImageError, megapixels, missing_extra
+from .files import quiet_stderr
 
 
 def develop(linear: np.ndarray, exposure: float = 0.0) -> np.ndarray:

@@ -25,8 +25,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import LowlightError
-from .files import atomic_write, first_line, missing_extra
+from ..errors import LowlightError, missing_extra
+from .files import atomic_write, first_line
 
 #: Container format by extension, and the encoder used unless one is named.
 CONTAINERS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}

@@ -31,7 +31,7 @@ from ..core.checkpoint import read_metadata, save_weights
 from .config import TrainConfig
 from ..media.pairs import find_pairs, split_pairs
 from .dataset import PairedDataset
-from ..errors import LowlightError
+from ..errors import LowlightError, require
 from ..research.evaluation import evaluate
 from ..core.device import pick_device
 from .ddp import DistContext, context, training_device
@@ -401,6 +401,7 @@ def train(cfg: TrainConfig, resume: bool = False, log: Callable[[str], None] = p
     An existing run folder is only replaced with ``overwrite`` (each file is swapped atomically).
     ``on_epoch`` is called with each epoch's metrics row after it is saved.
     """
+    require("matplotlib", "lowlight train (its PSNR/SSIM plot)", "train")  # before any work, not after an epoch
     out = Path(cfg.out)
     if not resume and not overwrite and (out / "state.pt").exists():
         raise LowlightError(f"{out} already holds a run; pass --resume {out} to continue it, "

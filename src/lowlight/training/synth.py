@@ -50,6 +50,8 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 
 from ..color import linear_to_srgb, srgb_to_linear
 from ..errors import LowlightError
@@ -128,13 +130,12 @@ def sample_params(rng: np.random.Generator, color_cast: float = 0.1, jpeg: float
 
 def exposure_field(height: int, width: int, params: DarkenParams) -> np.ndarray:
     """Per-pixel exposure ``(H, W, 1)``: ``params.exposure`` times a smooth random field, capped at 1."""
-    import cv2
-
     if not params.vary:
         return np.full((height, width, 1), params.exposure)
     rng = np.random.default_rng(params.vary_seed)
     coarse = rng.normal(size=(4, 4)).astype(np.float32)
-    field = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC).astype(np.float64)
+    field = F.interpolate(torch.from_numpy(coarse)[None, None], size=(height, width), mode="bicubic",
+                          align_corners=False)[0, 0].numpy().astype(np.float64)  # as OpenCV's INTER_CUBIC
     angle = rng.uniform(0, 2 * np.pi)
     yy, xx = np.mgrid[0:height, 0:width]
     ramp = (np.cos(angle) * xx / max(1, width - 1) + np.sin(angle) * yy / max(1, height - 1)) * 2 - 1

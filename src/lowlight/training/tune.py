@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from .config import TrainConfig, apply
-from ..errors import LowlightError
+from ..errors import require
 from ..media.files import atomic_write, atomic_write_text
 from ..models import model_args
 
@@ -42,11 +42,8 @@ class TuneConfig:
 
 
 def _optuna():
-    try:
-        import optuna
-    except ImportError:
-        raise LowlightError("lowlight tune needs Optuna: pip install 'lowlight[research]' "
-                            "(or pip install optuna)") from None
+    optuna = require("optuna", "lowlight tune", "research")
+    require("matplotlib", "lowlight tune (its plots)", "research")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
 
