@@ -3,6 +3,10 @@ network computes but not its parameters (``coarse_curve``), checked by loading t
 
     python bench/ship_weights.py runs/curve-unet-2/best.safetensors src/lowlight/weights/curve-unet.safetensors \
         --set coarse_curve=true
+    python bench/ship_weights.py runs/lol-v1/best.safetensors src/lowlight/weights/lol-v1.safetensors --name lol-v1
+
+``--name`` files the weights under another registered name of the same architecture (``lol-v1``
+is a ``curve-unet`` trained on LOL-v1 alone), whose defaults must then be the file's arguments.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ def main() -> None:
     parser.add_argument("source")
     parser.add_argument("target")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="a model argument to change")
+    parser.add_argument("--name", help="the registered name to file the weights under [the file's own]")
     args = parser.parse_args()
     meta = read_metadata(args.source)
     net, _ = load_weights(args.source)
@@ -28,9 +33,15 @@ def main() -> None:
         if key not in registry_args(meta["model"]):
             raise SystemExit(f"{meta['model']} has no argument {key!r}")
         model_args[key] = json.loads(value)
-    save_weights(args.target, net, meta["model"], model_args, meta["preprocess"], meta["training"], meta["metrics"])
+    name = args.name or meta["model"]
+    def plain(d):
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+    if args.name and plain(registry_args(name)) != plain({**registry_args(name), **model_args}):
+        raise SystemExit(f"{name}'s registered defaults differ from the file's arguments {model_args}")
+    save_weights(args.target, net, name, model_args, meta["preprocess"], meta["training"], meta["metrics"])
     load_weights(args.target)  # the same tensors fit the changed arguments
-    print(f"wrote {args.target}: {meta['model']} {model_args}")
+    print(f"wrote {args.target}: {name} {model_args}")
 
 
 if __name__ == "__main__":

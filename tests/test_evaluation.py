@@ -52,3 +52,26 @@ def test_evaluate_scores_the_pixels_enhance_gives(tmp_path, lol_tiny):
     for pair in pairs:
         saved = np.asarray(Image.open(tmp_path / f"{pair.name}.png"))
         assert np.array_equal(saved, enhance(np.asarray(Image.open(pair.low).convert("RGB")), model))
+
+
+def test_the_reports_150x150_protocol_is_asked_for_and_labelled(lol_tiny, tmp_path, capsys):
+    """`--resize 150x150` shrinks both images first (the report's 21.6 dB was measured so); the
+    output says which protocol it is, and full resolution stays the default."""
+    import json
+
+    from lowlight.cli import main
+
+    seen = []
+
+    def spy(img):
+        seen.append(img.shape)
+        return apply_gamma(img, 2.2)
+
+    small = evaluate(spy, find_pairs(lol_tiny), resize=(150, 150))
+    assert seen and all(s == (150, 150, 3) for s in seen)
+    assert small.mean["psnr"] != pytest.approx(evaluate(lambda i: apply_gamma(i, 2.2), find_pairs(lol_tiny)).mean["psnr"])
+    assert main(["evaluate", "--data", str(lol_tiny), "--method", "gamma", "--resize", "150x150", "--json", "-q"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["protocol"].startswith("shrunk to 150x150") and out["psnr"] == pytest.approx(small.mean["psnr"])
+    assert main(["evaluate", "--data", str(lol_tiny), "--method", "gamma", "-q"]) == 0
+    assert "protocol: full resolution" in capsys.readouterr().out

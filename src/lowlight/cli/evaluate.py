@@ -9,6 +9,15 @@ from ..errors import LowlightError
 from .common import add_model_flags, add_quiet, load_enhancer
 
 
+def _size(text: str) -> tuple[int, int]:
+    from ..training.config import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size; give WxH, e.g. 150x150") from None
+
+
 def add_parsers(sub) -> None:
     p = sub.add_parser("evaluate", help="PSNR/SSIM of a model on image pairs at full resolution",
                        description="Score a model on paired images at full resolution (8-bit output, "
@@ -20,6 +29,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--gt-mean", action="store_true",
                    help="also report the GT-mean variant (labelled *_gtmean, kept apart)")
     p.add_argument("--save", metavar="DIR", help="also write the enhanced images here")
+    p.add_argument("--resize", type=_size, metavar="WxH",
+                   help="the report's protocol instead of full resolution: shrink both images to WxH "
+                        "(e.g. 150x150, bilinear) before enhancing and scoring; labelled in the output")
     add_quiet(p, "no progress bar")
     add_model_flags(p)
     p.set_defaults(func=run_evaluate)
@@ -55,11 +67,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
     pairs = find_pairs(Path(args.data), args.split)
     enhancer = load_enhancer(args)
     result = evaluate(enhancer, pairs, gt_mean=args.gt_mean,
-                      save_dir=Path(args.save) if args.save else None, progress=not args.quiet)
+                      save_dir=Path(args.save) if args.save else None, progress=not args.quiet, resize=args.resize)
+    protocol = f"shrunk to {args.resize[0]}x{args.resize[1]} (the report's protocol)" if args.resize else \
+        "full resolution"
     if args.json:
-        print(json.dumps({"data": str(args.data), "model": enhancer.name, **result.to_dict()}, indent=2))
+        print(json.dumps({"data": str(args.data), "model": enhancer.name, "protocol": protocol, **result.to_dict()},
+                         indent=2))
     else:
         print(format_table(result))
+        print(f"protocol: {protocol}")
         if args.gt_mean:
             print("*_gtmean: output rescaled to the reference's mean grey level first (not comparable "
                   "with plain PSNR/SSIM)")

@@ -126,3 +126,13 @@ def split_pairs(pairs: list[Pair], fraction: float, seed: int) -> tuple[list[Pai
 
 def _natural(key: str):
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", key)]
+
+
+def resize_pair(low: np.ndarray, high: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Resize both images to ``(width, height)`` with Pillow's bilinear filter (the report's transform: its
+    training pairs and its 150x150 test protocol)."""
+    from PIL import Image
+
+    def rs(a: np.ndarray) -> np.ndarray:
+        return np.array(Image.fromarray(a).resize(size, Image.BILINEAR))
+    return rs(low), rs(high)

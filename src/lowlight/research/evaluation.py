@@ -14,7 +14,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from ..media.pairs import Pair
+from ..media.pairs import Pair, resize_pair
 from ..core.contract import ImageEnhancer
 from ..media.photo import read_image, save_image, to_tensor, to_uint8
 from .metrics import gt_mean_scale, psnr, ssim
@@ -50,17 +50,21 @@ def score(output: np.ndarray, target: np.ndarray, gt_mean: bool = False) -> dict
 
 def evaluate(model: ImageEnhancer | Callable[[np.ndarray], np.ndarray], pairs: Iterable[Pair],
              gt_mean: bool = False, loss: Callable | None = None, save_dir: Path | None = None,
-             progress: bool = False, timing: bool = False) -> EvalResult:
+             progress: bool = False, timing: bool = False, resize: tuple[int, int] | None = None) -> EvalResult:
     """Run ``model`` on each pair's dark image at full resolution and score it against the reference.
 
     ``loss`` (an :class:`ImageEnhancer` only) also records the training criterion on the output
     before rounding to 8 bits, which is what validation during training selects on. ``timing`` records ``ms``, the wall time
     of the enhancement call alone (no file I/O). ``save_dir`` keeps the enhanced images.
+    ``resize`` (``(width, height)``) is the report's protocol, not full resolution: both images
+    are shrunk (:func:`~lowlight.media.pairs.resize_pair`) before enhancing and scoring.
     """
     pairs = list(pairs)
     result = EvalResult()
     for pair in progress_bar(pairs, progress, desc="evaluate", unit="img", leave=False):
         low, high = read_image(pair.low), read_image(pair.high)
+        if resize:
+            low, high = resize_pair(low, high, tuple(resize))
         row: dict = {"name": pair.name}
         start = time.perf_counter()
         if loss is not None:

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..color import apply_gamma
 from ..errors import LowlightError
-from ..media.pairs import Pair
+from ..media.pairs import Pair, resize_pair
 from ..media.photo import read_image
 
 
@@ -33,15 +33,6 @@ def random_crop_flip(low: np.ndarray, high: np.ndarray, crop: int | None, augmen
         if flip:
             low, high = low[:, ::-1], high[:, ::-1]
     return np.ascontiguousarray(low), np.ascontiguousarray(high), (k, flip)
-
-
-def resize_pair(low: np.ndarray, high: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Resize both images to ``(width, height)`` with Pillow's bilinear filter (the report's transform)."""
-    from PIL import Image
-
-    def rs(a: np.ndarray) -> np.ndarray:
-        return np.array(Image.fromarray(a).resize(size, Image.BILINEAR))
-    return rs(low), rs(high)
 
 
 class PairedDataset:
