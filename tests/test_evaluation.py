@@ -75,3 +75,24 @@ def test_the_reports_150x150_protocol_is_asked_for_and_labelled(lol_tiny, tmp_pa
     assert out["protocol"].startswith("shrunk to 150x150") and out["psnr"] == pytest.approx(small.mean["psnr"])
     assert main(["evaluate", "--data", str(lol_tiny), "--method", "gamma", "-q"]) == 0
     assert "protocol: full resolution" in capsys.readouterr().out
+
+
+def test_camera_jpeg_inputs_are_what_a_phone_saves(lol_tiny, capsys):
+    """`--jpeg 85` enhances the dark input after a JPEG round trip (4:2:0): the model sees blocks
+    and quantised shadows, the reference stays the PNG; a quality out of range is one line."""
+    from lowlight.cli import main
+    from lowlight.research.evaluation import as_camera_jpeg
+
+    seen = []
+    pairs = find_pairs(lol_tiny)
+    evaluate(lambda img: seen.append(img) or img, pairs[:1], jpeg=85)
+    from lowlight.media.photo import read_image
+
+    original = read_image(pairs[0].low)
+    assert seen[0].shape == original.shape and not np.array_equal(seen[0], original)
+    assert np.array_equal(seen[0], as_camera_jpeg(original, 85))
+    assert np.abs(seen[0].astype(int) - original).mean() < 3  # a JPEG, not another image
+    assert main(["evaluate", "--data", str(lol_tiny), "--method", "gamma", "--jpeg", "85", "-q"]) == 0
+    assert "inputs saved as JPEG quality 85 (4:2:0)" in capsys.readouterr().out
+    assert main(["evaluate", "--data", str(lol_tiny), "--method", "gamma", "--jpeg", "0", "-q"]) == 2
+    assert "--jpeg takes a JPEG quality between 1 and 100" in capsys.readouterr().err

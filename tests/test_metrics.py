@@ -90,3 +90,21 @@ def test_added_clipping_and_grid_energy():
     ramp = np.tile(np.linspace(10, 200, 64)[None, :, None], (64, 1, 3))
     curved = np.tile(np.sqrt(np.linspace(0.02, 0.6, 256))[None, :, None] * 255, (32, 1, 3))  # a tone curve
     assert smooth_residual(ramp) < 0.01 and smooth_residual(curved) < 0.25 and smooth_residual(mesh) >= 3
+
+
+def test_glow_is_zero_for_a_global_curve_and_counts_a_lifted_ring():
+    """A lamp on a dark noisy frame: a global gamma leaves no ring (within 0.3/255), a lift that
+    fades with the distance from the lamp is measured; no lamp, no figure."""
+    from lowlight.research.metrics import glow
+
+    rng = np.random.default_rng(0)
+    h, w = 240, 360
+    dark = (rng.random((h, w, 3)) * 0.08 * 255).astype(np.uint8)
+    yy, xx = np.mgrid[0:h, 0:w]
+    dark[(yy - 120) ** 2 + (xx - 60) ** 2 < 36] = 250
+    curve = (255 * (np.arange(256) / 255) ** (1 / 2.2)).round().astype(np.uint8)
+    assert abs(glow(dark, curve[dark])) < 0.3
+    ring = 1 + 0.5 * np.exp(-np.hypot(yy - 120, xx - 60) / 25)
+    lifted = np.clip(curve[dark] * ring[..., None], 0, 255).astype(np.uint8)
+    assert glow(dark, lifted) > 5
+    assert glow(np.minimum(dark, 200), curve[np.minimum(dark, 200)]) is None

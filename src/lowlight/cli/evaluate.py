@@ -32,6 +32,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--resize", type=_size, metavar="WxH",
                    help="the report's protocol instead of full resolution: shrink both images to WxH "
                         "(e.g. 150x150, bilinear) before enhancing and scoring; labelled in the output")
+    p.add_argument("--jpeg", type=int, metavar="Q",
+                   help="save each dark input as a camera JPEG first (quality Q, 4:2:0 chroma, e.g. 85) and "
+                        "enhance that: how a model copes with phone photos' blocks and quantised shadows")
     add_quiet(p, "no progress bar")
     add_model_flags(p)
     p.set_defaults(func=run_evaluate)
@@ -64,12 +67,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from ..media.pairs import find_pairs
     from ..research.evaluation import evaluate, format_table
 
+    if args.jpeg is not None and not 1 <= args.jpeg <= 100:
+        raise LowlightError(f"--jpeg takes a JPEG quality between 1 and 100, got {args.jpeg}")
     pairs = find_pairs(Path(args.data), args.split)
     enhancer = load_enhancer(args)
     result = evaluate(enhancer, pairs, gt_mean=args.gt_mean,
-                      save_dir=Path(args.save) if args.save else None, progress=not args.quiet, resize=args.resize)
+                      save_dir=Path(args.save) if args.save else None, progress=not args.quiet, resize=args.resize,
+                      jpeg=args.jpeg)
     protocol = f"shrunk to {args.resize[0]}x{args.resize[1]} (the report's protocol)" if args.resize else \
         "full resolution"
+    if args.jpeg:
+        protocol += f", inputs saved as JPEG quality {args.jpeg} (4:2:0) first"
     if args.json:
         print(json.dumps({"data": str(args.data), "model": enhancer.name, "protocol": protocol, **result.to_dict()},
                          indent=2))

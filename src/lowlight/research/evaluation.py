@@ -48,9 +48,21 @@ def score(output: np.ndarray, target: np.ndarray, gt_mean: bool = False) -> dict
     return row
 
 
+def as_camera_jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    """``image`` (uint8 RGB) through a JPEG at ``quality`` with 4:2:0 chroma, as phones save photos."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="JPEG", quality=int(quality), subsampling=2)
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+
 def evaluate(model: ImageEnhancer | Callable[[np.ndarray], np.ndarray], pairs: Iterable[Pair],
              gt_mean: bool = False, loss: Callable | None = None, save_dir: Path | None = None,
-             progress: bool = False, timing: bool = False, resize: tuple[int, int] | None = None) -> EvalResult:
+             progress: bool = False, timing: bool = False, resize: tuple[int, int] | None = None,
+             jpeg: int | None = None) -> EvalResult:
     """Run ``model`` on each pair's dark image at full resolution and score it against the reference.
 
     ``loss`` (an :class:`ImageEnhancer` only) also records the training criterion on the output
@@ -58,6 +70,8 @@ def evaluate(model: ImageEnhancer | Callable[[np.ndarray], np.ndarray], pairs: I
     of the enhancement call alone (no file I/O). ``save_dir`` keeps the enhanced images.
     ``resize`` (``(width, height)``) is the report's protocol, not full resolution: both images
     are shrunk (:func:`~lowlight.media.pairs.resize_pair`) before enhancing and scoring.
+    ``jpeg`` (a quality, 1-100) saves each dark input as a phone does (JPEG, 4:2:0 chroma) and
+    enhances the decoded file: what a model does with camera JPEGs' blocks and quantised shadows.
     """
     pairs = list(pairs)
     result = EvalResult()
@@ -65,6 +79,8 @@ def evaluate(model: ImageEnhancer | Callable[[np.ndarray], np.ndarray], pairs: I
         low, high = read_image(pair.low), read_image(pair.high)
         if resize:
             low, high = resize_pair(low, high, tuple(resize))
+        if jpeg:
+            low = as_camera_jpeg(low, jpeg)
         row: dict = {"name": pair.name}
         start = time.perf_counter()
         if loss is not None:

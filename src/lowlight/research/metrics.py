@@ -120,6 +120,60 @@ def added_clipping(before, after) -> float:
     return float((a & ~b).mean() * 100)
 
 
+def _lamp_distance(lamps: np.ndarray, cell: int, reach: int) -> np.ndarray:
+    """Chessboard distance, in ``cell``-pixel steps (at most ``reach + 1``), from each cell of a
+    ``cell``-times smaller grid to the nearest cell holding a lamp pixel; by repeated 3x3 dilation."""
+    h, w = lamps.shape
+    grid = torch.from_numpy(np.ascontiguousarray(lamps[: h // cell * cell, : w // cell * cell]))
+    grid = F.max_pool2d(grid.float()[None, None], cell)[0, 0] > 0
+    dist = torch.full(grid.shape, reach + 1, dtype=torch.int32)
+    reached = grid.clone()
+    for step in range(reach + 1):
+        dist[reached & (dist > step)] = step
+        reached = F.max_pool2d(reached.float()[None, None], 3, stride=1, padding=1)[0, 0] > 0
+    return dist.numpy()
+
+
+def glow(before, after, lamp: float = 0.9, dark: float = 0.1, near: int | None = None, far: int | None = None,
+         cell: int = 4) -> float | None:
+    """How much more the dark surroundings of bright lights are lifted than the same input level
+    far from any light, in 1/255 of output luma (0: a lamp changes nothing around it).
+
+    Lamps: pixels of ``before`` with luma at least ``lamp``. Among the dark pixels (luma under
+    ``dark``), those beyond ``far`` pixels (default: three times ``near``) of every lamp give the photo's own global curve (the
+    median output at each of 40 input levels); ``glow`` is the median, over the dark pixels within
+    ``near`` pixels of a lamp (default: 6% of the longer side; and at least one ``cell`` away), of
+    the output above that curve.
+    A global tone curve scores 0 by construction; a curve that varies across the frame (lifting
+    the neighbourhood of a light as if it were another scene) scores its ring's lift. None when
+    the photo has no lamp, or too few dark pixels near one or far from all.
+    """
+    y_in = luma(np.asarray(before, np.float64)) / 255.0
+    y_out = luma(np.asarray(after, np.float64)) / 255.0
+    lamps = y_in >= lamp
+    if lamps.sum() < 16:
+        return None
+    near = near or max(16, round(0.06 * max(y_in.shape)))
+    far = far or 3 * near
+    h, w = (y_in.shape[0] // cell) * cell, (y_in.shape[1] // cell) * cell
+    dist = np.repeat(np.repeat(_lamp_distance(lamps, cell, far // cell), cell, 0), cell, 1) * cell
+    y_in, y_out = y_in[:h, :w], y_out[:h, :w]
+    low = y_in < dark
+    ring, away = low & (dist >= cell) & (dist <= near), low & (dist > far)
+    if ring.sum() < 200 or away.sum() < 2000:
+        return None
+    edges = np.linspace(0.0, dark, 41)
+    level = np.clip(np.digitize(y_in, edges) - 1, 0, 39)
+    curve = np.array([np.median(y_out[away & (level == b)]) if (away & (level == b)).sum() >= 20 else np.nan
+                      for b in range(40)])
+    known = ~np.isnan(curve)
+    if known.sum() < 2:
+        return None
+    centres = (edges[:-1] + edges[1:]) / 2
+    expected = np.interp(y_in[ring], centres[known], curve[known])
+    return float(np.median(y_out[ring] - expected) * 255.0)
+
+
 def _separable(plane: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """``plane`` filtered by ``kernel`` along both axes, edges mirrored (``dcba|abcd``)."""
     r = len(kernel) // 2
