@@ -7,7 +7,7 @@
 set -euo pipefail
 P=${PEERS:-../shared/peers}
 REAL=../shared/datasets/real-lowlight
-for need in data/LOL-v1/eval15 runs/synth-photos-test "$P/iat/best_Epoch_lol_v1.pth"; do
+for need in data/LOL-v1/eval15 runs/synth-photos-test runs/synth-photos-test-lamps "$P/iat/best_Epoch_lol_v1.pth"; do
   [[ -e $need ]] || { echo "missing $need: see the comment at the top of $0" >&2; exit 2; }
 done
 # NAME=MODEL:FILE, as `lowlight compare --weights` and bench/real_photos.py take them.
@@ -38,6 +38,11 @@ darkq() {  # NAME then the enhance flags
   darkq Zero-DCE++ --model zero-dce++ --weights "$P/zero-dce-pp/Epoch99.pth"
   for m in gamma clahe lime; do darkq "$m" --method "$m"; done
 } | tee docs/peers/darkq.txt
+# eval15 under the report's protocol (150x150) and with camera-JPEG inputs, beside full resolution.
+python bench/eval15_protocols.py --weights "${OURS[@]}" "${PEERS[@]}" | tee docs/peers/eval15-protocols.md
+# Glow around lights in dark frames (the synthetic lamps pairs and the real photos).
+python bench/glow.py --weights "${OURS[@]}" "${PEERS[@]}" --methods gamma \
+  --sets runs/synth-photos-test-lamps/low "$REAL" | tee docs/peers/glow.md
 # Cost: parameters, GMACs and the bare network's CPU latency at 600x400, 2 threads (weights do not matter).
-python bench/latency.py --threads 2 --repeats 10 --models curve-unet iat sci zero-dce zero-dce++ | tee docs/peers/latency.md
+python bench/latency.py --threads 2 --repeats 10 --models "${OURS[@]}" iat sci zero-dce zero-dce++ | tee docs/peers/latency.md
 python bench/peer_checks.py | tee docs/peers/checks.md
