@@ -3,10 +3,10 @@ network computes but not its parameters (``coarse_curve``), checked by loading t
 
     python bench/ship_weights.py runs/curve-unet-2/best.safetensors src/lowlight/weights/curve-unet.safetensors \
         --set coarse_curve=true
-    python bench/ship_weights.py runs/lol-v1/best.safetensors src/lowlight/weights/lol-v1.safetensors --name lol-v1
 
-``--name`` files the weights under another registered name of the same architecture (``lol-v1``
-is a ``curve-unet`` trained on LOL-v1 alone), whose defaults must then be the file's arguments.
+``--name`` files the weights under another registered name of the same architecture (a data
+set's own checkpoint, such as the planned ``lol-v1``: a ``curve-unet`` trained on LOL-v1 alone),
+whose registered defaults must then be the file's arguments.
 """
 
 from __future__ import annotations

@@ -298,10 +298,6 @@ class Up(nn.Module):
                 "predicted at 1/4 resolution from the image and its whole-image statistics",
                 width=24, factor=4, blocks=(1, 2, 2), knots=16, thumb=64, colour=0.25, top_slope=0.2,
                 coarse_curve=True, exposure=False, headroom=False, shadows=False)
-@register_model("lol-v1", "LOL-v1's own checkpoint (the same architecture, wider, with the shadow stage): "
-                "trained on our485 only, for LOL-v1 benchmarks; for your photos use the default",
-                width=32, factor=4, blocks=(1, 2, 2), knots=16, thumb=64, colour=0.5, top_slope=0.2,
-                coarse_curve=True, exposure=False, headroom=False, shadows=True)
 class CurveUNet(EnhancementNet):
     """Input and output ``(B, 3, H, W)`` in [0, 1]; any size (padded, cropped back).
 
