@@ -99,13 +99,6 @@ def _grey(rgb: np.ndarray) -> np.ndarray:
     return luma(rgb).astype(np.float32)
 
 
-def _swap_rb(a: np.ndarray) -> np.ndarray:
-    """RGB(A) <-> BGR(A), OpenCV's channel order; grey passes through."""
-    if a.ndim == 3 and a.shape[2] in (3, 4):
-        return a[..., [2, 1, 0, 3][: a.shape[2]]]
-    return a
-
-
 # -- HEIC/HEIF (pillow-heif, optional) ---------------------------------------------------------
 _HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
 
