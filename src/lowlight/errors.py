@@ -38,8 +38,9 @@ def missing_extra(what: str, extra: str, module: str) -> LowlightError:
 def require(module: str, what: str, extra: str, package: str | None = None):
     """Import ``module`` (an optional dependency) or raise :func:`missing_extra` for ``what``.
 
-    The core install holds what ``lowlight enhance`` needs; OpenCV and SciPy (the classical
-    methods, the research metrics), matplotlib (plots) come with extras, named in the message."""
+    The core install holds what ``lowlight enhance`` needs for its common formats; the rest
+    (OpenCV and SciPy for the classical methods, matplotlib for plots, rawpy, PyAV, Ray, ...)
+    comes with extras, named in the message."""
     import importlib
 
     try:

@@ -55,12 +55,9 @@ def location_str(loc: Location) -> str:
 
 def filesystem(loc):
     """``(pyarrow filesystem, path inside it)`` for a local path or any URI pyarrow or fsspec understand."""
-    from ..errors import missing_extra
+    from ..errors import require
 
-    try:
-        import pyarrow.fs as pafs
-    except ImportError:
-        raise missing_extra(f"reading {location_str(loc)}", "ray", "pyarrow") from None
+    pafs = require("pyarrow.fs", f"reading {location_str(loc)}", "ray", "pyarrow")
     if not is_uri(loc):
         return pafs.LocalFileSystem(), str(Path(loc).resolve())
     uri = location_str(loc) if isinstance(loc, PurePath) else str(loc)

@@ -103,12 +103,9 @@ def enhance_dataset(inputs: list[str], output: str, *, spec: dict | None = None,
     from ..media.files import quiet_stderr
     from ..core.enhancer import EnhanceOptions
 
-    try:
-        import ray
-    except ImportError:
-        from ..errors import missing_extra
+    from ..errors import require
 
-        raise missing_extra("--engine ray", "ray", "ray[data]") from None
+    ray = require("ray", "--engine ray", "ray", "ray[data]")
     actor = actor or EnhanceActor
     if batch_size < 1:
         raise LowlightError(f"--batch-size must be at least 1, got {batch_size}")

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..color import linear_to_srgb
-from ..errors import CorruptImageError, ImageTooLargeError, LowlightError, UnsupportedImageError, megapixels, missing_extra
+from ..errors import CorruptImageError, ImageTooLargeError, LowlightError, UnsupportedImageError, megapixels, require
 from .files import quiet_stderr
 
 
@@ -77,10 +77,7 @@ def decode_raw(data: bytes, name: str, exposure: float, max_pixels: int) -> tupl
     """A camera RAW file's bytes as 16-bit-derived sRGB floats ``(H, W, 3)`` and its EXIF (see the
     module); :func:`lowlight.media.photo.decode_photo` wraps them in a ``Photo``. ``name`` is what
     the messages call the file; frames over ``max_pixels`` are refused before demosaicking."""
-    try:
-        import rawpy
-    except ImportError:
-        raise missing_extra(f"reading the camera RAW file {Path(name).name}", "raw", "rawpy") from None
+    rawpy = require("rawpy", f"reading the camera RAW file {Path(name).name}", "raw")
     check_exposure(exposure)
     hint = "check that it is a complete camera RAW file that LibRaw supports"
     try:

@@ -25,7 +25,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import LowlightError, missing_extra
+from ..errors import LowlightError, require
 from .files import atomic_write, first_line
 
 #: Container format by extension, and the encoder used unless one is named.
@@ -53,11 +53,7 @@ class VideoOptions:
 
 
 def _av():
-    try:
-        import av
-    except ImportError:
-        raise missing_extra("enhancing video", "video", "av (PyAV)") from None
-    return av
+    return require("av", "enhancing video", "video", "av (PyAV)")
 
 
 def smoothing_weight(seconds: float, fps: float) -> float:
