@@ -126,16 +126,13 @@ def test_resuming_a_finished_run_says_nothing_was_trained(lol_tiny, tmp_path):
 
 # -- 17: the core install holds what `lowlight enhance` needs, the rest comes with extras --------
 OPTIONAL = ("cv2", "scipy", "matplotlib")
-#: Runs the CLI with the optional packages made unimportable, as on a core install.
-WITHOUT = ("import sys; sys.modules.update({m: None for m in %r}); from lowlight.cli import main; "
-           "sys.exit(main(sys.argv[1:]))" % (OPTIONAL,))
-
-
 def _core_cli(*args: str, blocked: tuple = OPTIONAL):
+    """The CLI in a fresh interpreter with ``blocked`` made unimportable, as on a core install."""
     import subprocess
     import sys
 
-    code = WITHOUT.replace(repr(OPTIONAL), repr(blocked))
+    code = (f"import sys; sys.modules.update({{m: None for m in {blocked!r}}}); from lowlight.cli import main; "
+            "sys.exit(main(sys.argv[1:]))")
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
 
 
