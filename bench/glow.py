@@ -37,6 +37,9 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", type=Path,
                         default=[Path("runs/synth-photos-test-lamps/low"), Path("../shared/datasets/real-lowlight")])
     args = parser.parse_args()
+    for s in args.sets:
+        if not s.is_dir():
+            parser.error(f"{s} is not a folder (the lamps set comes from bash bench/model_card.sh data)")
     who = contenders(args.methods, args.weights)
     inputs = {s: [(p, img) for p in photos(s) if mean_luma(img := read_image(p, orient=True)) < 0.2]
               for s in args.sets}
