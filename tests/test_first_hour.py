@@ -107,7 +107,7 @@ def test_python_api_edges():
     with pytest.raises(LowlightError, match="got a list"):
         lowlight.enhance([[1, 2, 3]])
     text = repr(lowlight.load_model())
-    assert "\n" not in text and len(text) < 120 and "curve-unet" in text and "0.65M" in text
+    assert "\n" not in text and len(text) < 120 and "curve-unet" in text and "0.66M" in text
 
 
 def test_resuming_a_finished_run_says_nothing_was_trained(lol_tiny, tmp_path):

@@ -23,7 +23,7 @@ def tiny_weights(tmp_path):
     from lowlight.core.checkpoint import save_weights
     from lowlight.models import create_model
 
-    net = create_model("curve-unet", width=4, thumb=8)
+    net = create_model("curve-unet", width=4, thumb=8, shadows=False, night=False)
     return save_weights(tmp_path / "tiny.safetensors", net, "curve-unet", {"width": 4, "thumb": 8})
 
 

@@ -66,10 +66,10 @@ ARCH_DIGESTS = {
     ("seed-unet", (("width", 4), ("depth", 2))): "a08c5321849a52fe",
     ("sid-unet", (("width", 4), ("depth", 2))): "bfaf041f7c87bce6",
     ("gain-unet", (("width", 4), ("blocks", (1, 1)))): "499fa2bc81dc6c4b",
-    ("curve-unet", (("width", 4), ("thumb", 8))): "93d0cb38222c43ae",
-    ("curve-unet", (("width", 4), ("thumb", 8), ("exposure", True))): "84f53044e180584a",  # + predictor and FiLM
-    ("curve-unet", (("width", 4), ("thumb", 8), ("headroom", True))): "b4a904c7388771a4",  # + the headroom FiLM
-    ("curve-unet", (("width", 4), ("thumb", 8), ("shadows", True))): "61ed5c028d601660",  # + the very-dark stage's head
+    ("curve-unet", (("width", 4), ("thumb", 8), ("shadows", False), ("night", False))): "93d0cb38222c43ae",
+    ("curve-unet", (("width", 4), ("thumb", 8), ("exposure", True), ("shadows", False), ("night", False))): "84f53044e180584a",  # + predictor and FiLM
+    ("curve-unet", (("width", 4), ("thumb", 8), ("headroom", True), ("shadows", False), ("night", False))): "b4a904c7388771a4",  # + the headroom FiLM
+    ("curve-unet", (("width", 4), ("thumb", 8), ("shadows", True), ("night", True))): "61ed5c028d601660",  # + the very-dark stage's head
 }
 
 
@@ -79,7 +79,7 @@ def test_weights_from_before_an_argument_load_as_they_were_written(tmp_path):
     registry's current default."""
     from lowlight.core.checkpoint import load_weights, save_weights
 
-    old = create_model("curve-unet", width=4, thumb=8, coarse_curve=False)
+    old = create_model("curve-unet", width=4, thumb=8, coarse_curve=False, shadows=False, night=False)
     path = save_weights(tmp_path / "old.safetensors", old, "curve-unet", {"width": 4, "thumb": 8})
     net, _ = load_weights(path)
     assert not net.coarse_curve and not net.exposure
@@ -106,7 +106,8 @@ def test_gain_unet_starts_as_a_plain_gain_and_fits_the_budget():
     assert count_parameters(full) <= 2_000_000
 
 
-VARIANTS = [{}, {"exposure": True}, {"headroom": True}, {"shadows": True}]  #: curve-unet's optional parts
+VARIANTS = [{"shadows": False, "night": False}, {"exposure": True}, {"headroom": True},
+            {"shadows": True, "night": False}, {}]  #: curve-unet's optional parts
 
 
 def _scrambled_curve_unet(seed: int = 0, exposure: bool = False, **variant):
@@ -203,7 +204,7 @@ def test_exposure_target_comes_from_the_reference_in_training_and_the_predictor_
     caller's target overrides it."""
     from lowlight.models.curve_unet import log_mean_luma
 
-    net = _scrambled_curve_unet(3, exposure=True)
+    net = _scrambled_curve_unet(3, exposure=True, shadows=False, night=False)
     torch.manual_seed(4)
     low = torch.rand(2, 3, 32, 48) * 0.2
     high = (low * 3).clamp(0, 1)
@@ -287,8 +288,8 @@ def test_adding_headroom_to_a_trained_model_changes_nothing_until_it_is_trained(
 def test_adding_the_shadow_stage_to_a_trained_model_changes_almost_nothing():
     """The very-dark stage starts nearly as a no-op, so it fine-tunes from weights without it."""
     torch.manual_seed(0)
-    plain = create_model("curve-unet", width=8, thumb=16).eval()
-    staged = create_model("curve-unet", width=8, thumb=16, shadows=True).eval()
+    plain = create_model("curve-unet", width=8, thumb=16, shadows=False, night=False).eval()
+    staged = create_model("curve-unet", width=8, thumb=16, shadows=True, night=False).eval()
     missing, unexpected = staged.load_state_dict(plain.state_dict(), strict=False)
     assert not unexpected and all(k.startswith("shadow_head.") for k in missing)
     x = torch.rand(1, 3, 48, 64) * 0.1
@@ -315,3 +316,63 @@ def test_shadow_stage_withholds_the_lift_of_the_noise_floor_and_greys_it():
     assert out[..., 0, 0].item() < 0.02 < lifted[..., 0, 0].item()  # 0.01 -> under 0.02, not 0.1
     assert out[..., 0, -1].item() == pytest.approx(lifted[..., 0, -1].item(), abs=0.01)  # mid-tones keep the lift
     assert grey(v)[..., 0, 0].item() < 0.05 and grey(v)[..., 0, -1].item() > 0.9
+
+
+def _night_frame(seed: int = 0, lamps: bool = True) -> torch.Tensor:
+    """A dark frame: a smooth scene at about 0.05, an olive, noisy floor at about 2/255 below it,
+    and (``lamps``) a row of lit windows near white across the top, as a night photo has."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.full((1, 3, 96, 128), 0.05)
+    x[..., 48:, :] = torch.tensor([0.009, 0.009, 0.004]).view(1, 3, 1, 1)  # olive near-black
+    x = x + torch.randn(x.shape, generator=g) * 0.003
+    if lamps:
+        x[..., 2:30, ::4] = 0.97
+        x[..., 2:30, 1::4] = 0.97
+    return x.clamp(0.0, 1.0)
+
+
+def test_night_weight_tells_a_night_from_a_frame_under_exposed_as_a_whole():
+    from lowlight.models.curve_unet import night_weight
+
+    night, cut = _night_frame(), _night_frame(lamps=False)
+    assert night_weight(night).item() == 1.0 and night_weight(cut).item() == 0.0
+    assert night_weight(torch.full((1, 3, 32, 32), 0.35)).item() == pytest.approx(0.5, abs=0.01)  # a ramp
+
+
+def _staged_pair(seed: int = 0):
+    """A trained-like curve-unet without the very-dark stage and the same with it set as shipped."""
+    from lowlight.models.curve_unet import set_shadow_fields
+
+    torch.manual_seed(seed)
+    plain = create_model("curve-unet", width=8, thumb=16, shadows=False, night=False).eval()
+    staged = create_model("curve-unet", width=8, thumb=16, shadows=True, night=True).eval()
+    staged.load_state_dict(plain.state_dict(), strict=False)
+    set_shadow_fields(staged.shadow_head)
+    return plain, staged
+
+
+def test_set_night_stage_leaves_a_frame_under_exposed_as_a_whole_alone():
+    """LOL's dark inputs have nothing near white: their shadows are content to lift, as before."""
+    plain, staged = _staged_pair()
+    x = _night_frame(lamps=False)
+    both = torch.cat([x, _night_frame(1)])  # beside a night, so the stage runs, at zero weight for x
+    with torch.no_grad():
+        assert (plain(x) - staged(x)).abs().max().item() < 1e-4
+        assert (plain(x) - staged(both)[:1]).abs().max().item() < 1e-4
+
+
+def test_set_night_stage_keeps_a_nights_floor_dark_clean_and_neutral():
+    """On a night, the olive noise floor is lifted less, with less noise and less colour, while the
+    lit windows and the mid-dark scene above the floor keep what the tone curve gives them."""
+    plain, staged = _staged_pair()
+    x = _night_frame()
+    with torch.no_grad():
+        a, b = plain(x), staged(x)
+    floor_a, floor_b = a[..., 56:92, 4:124], b[..., 56:92, 4:124]
+    assert floor_b.mean() < floor_a.mean()                                   # darker
+    assert floor_b.mean() >= x[..., 56:92, 4:124].mean() - 1e-4              # never darker than the input
+    lum = lambda t: (t * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)  # noqa: E731
+    assert lum(floor_b).std() < 0.5 * lum(floor_a).std()                     # cleaner
+    chroma = lambda t: (t - lum(t)).abs().mean()                             # noqa: E731
+    assert chroma(floor_b) < 0.5 * chroma(floor_a)                           # greyer
+    assert (a[..., 2:30, ::4] - b[..., 2:30, ::4]).abs().max().item() < 1e-4  # the lamps as they were

@@ -72,7 +72,7 @@ def test_backend_flag_runs_onnx_from_safetensors(exported, tmp_path):
 
 
 @pytest.mark.parametrize("name, args", [("sid-unet", dict(width=4, depth=2)),
-                                        ("curve-unet", dict(width=4, thumb=8, exposure=True))])
+                                        ("curve-unet", dict(width=4, thumb=8, exposure=True, shadows=True, night=True))])
 def test_other_models_export_too(tmp_path, name, args):
     """A model without context, and curve-unet with its exposure predictor (which runs inside the graph)."""
     weights = _weights(tmp_path / "m.safetensors", name, **args)

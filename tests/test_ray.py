@@ -42,7 +42,7 @@ def collection(tmp_path_factory):
     for name in ("a.png", "b.jpg", "c.png", "sub/d.png", "sub/e.webp"):
         Image.fromarray(rng.integers(0, 60, (36, 52, 3), dtype=np.uint8)).save(photos / name)
     (photos / "broken.png").write_bytes(b"\x89PNG not really")
-    weights = save_weights(root / "tiny.safetensors", create_model("curve-unet", width=4, thumb=8), "curve-unet",
+    weights = save_weights(root / "tiny.safetensors", create_model("curve-unet", width=4, thumb=8, shadows=False, night=False), "curve-unet",
                            {"width": 4, "thumb": 8})
     return photos, weights
 

@@ -85,7 +85,7 @@ def corpus_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("corpus")
     cases = make_corpus(tmp / "in")
     torch_seed = __import__("torch").manual_seed(0)  # noqa: F841
-    net = create_model("curve-unet", width=4, thumb=8)
+    net = create_model("curve-unet", width=4, thumb=8, shadows=False, night=False)
     weights = save_weights(tmp / "tiny.safetensors", net, "curve-unet", {"width": 4, "thumb": 8})
     inputs = [tmp / "in" / name for name in cases]  # named one by one: folders only list image extensions
     result = run("enhance", *inputs, "-o", tmp / "out", "--weights", weights)

@@ -30,7 +30,7 @@ def encoded(fmt: str, array=DARK, **kw) -> bytes:
 def weights(tmp_path_factory):
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("w") / "tiny.safetensors"
-    return save_weights(path, create_model("curve-unet", width=4, thumb=8), "curve-unet", {"width": 4, "thumb": 8})
+    return save_weights(path, create_model("curve-unet", width=4, thumb=8, shadows=False, night=False), "curve-unet", {"width": 4, "thumb": 8})
 
 
 @pytest.fixture(scope="module")

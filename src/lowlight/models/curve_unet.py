@@ -31,6 +31,12 @@ near black (colour ratios of near-black pixels are noise, not the scene's colour
 as (nearly) a no-op, so the stage fine-tunes from weights trained without it; none can darken,
 tint a grey, or break a flat area.
 
+With ``night`` (on in the shipped weights, whose very-dark stage is set, not learned:
+:data:`NIGHT_FIELDS`), the stage acts only on a night: a frame whose brightest content reaches
+white (lamps, a lit subject: the exposure was set for them, so what is dark is dark in the scene)
+rather than one under-exposed as a whole (:func:`night_weight`), and only as far as the tone
+curve lifts a pixel.
+
 With ``headroom``, the bottleneck also sees two cues that tell an under-exposed frame from one
 that is dark on purpose (:func:`headroom_cues`): how far its brightest content stays from white
 (a frame cut 4x has nothing near white; a low-key photo has its highlights) and how noisy it is.
@@ -66,6 +72,14 @@ EXPOSURE_SLOTS = 3
 #: 90th and 99th percentiles of the brightest channel, max-pooled to 64x64, and the noise level.
 HEADROOM_SLOTS = 3
 CUE_SIDE = 64
+#: ``night`` models: the 90th percentile of the 64x64 max-pooled brightest channel at which a
+#: frame starts to count as a night (exposed for its lights) and at which it fully does. LOL-v1's
+#: dark inputs sit under the first (our485: median 0.15, 90% under 0.21; nothing comes near
+#: white, the whole frame is under-exposed); night photos with lamps or a lit subject above it.
+NIGHT_LO, NIGHT_HI = 0.25, 0.45
+#: The same for the 99th percentile: a few lamps in a wide dark view (one lit monument over a
+#: lake) also set the exposure. our485: median 0.20, 90% under 0.50.
+LAMPS_LO, LAMPS_HI = 0.6, 0.8
 
 
 def noise_level(x: torch.Tensor) -> torch.Tensor:
@@ -88,6 +102,21 @@ def headroom_cues(x: torch.Tensor) -> torch.Tensor:
     peak = F.adaptive_max_pool2d(x.float().amax(dim=1, keepdim=True), (CUE_SIDE, CUE_SIDE)).flatten(1)
     q = torch.quantile(peak.clamp(0.0, 1.0), torch.tensor([0.9, 0.99], device=x.device), dim=1).T
     return torch.cat([torch.log(q + 1e-3), noise_level(x)], dim=1)
+
+
+def night_weight(x: torch.Tensor) -> torch.Tensor:
+    """``(B, 1)`` in [0, 1]: how far a dark frame is a night exposed for its lights rather than a
+    scene under-exposed as a whole. A tenth of the frame's 64x64 cells reaching near white (lamps,
+    a lit building, a lit subject) says the exposure was set for them, so what is dark is dark in
+    the scene and stays dark; so do a few lamps in a wide dark view (a hundredth of the cells); a
+    frame whose brightest cells stay far from white was cut as a whole and its shadows hold content
+    to lift. The larger of two ramps: the 90th percentile of the cells' peaks from
+    :data:`NIGHT_LO` to :data:`NIGHT_HI`, the 99th from :data:`LAMPS_LO` to :data:`LAMPS_HI`."""
+    peak = F.adaptive_max_pool2d(x.float().amax(dim=1, keepdim=True), (CUE_SIDE, CUE_SIDE)).flatten(1)
+    q = torch.quantile(peak.clamp(0.0, 1.0), torch.tensor([0.9, 0.99], device=x.device), dim=1).T
+    wide = (q[:, :1] - NIGHT_LO) / (NIGHT_HI - NIGHT_LO)
+    lamps = (q[:, 1:] - LAMPS_LO) / (LAMPS_HI - LAMPS_LO)
+    return torch.maximum(wide, lamps).clamp(0.0, 1.0)
 
 
 def log_mean_luma(x: torch.Tensor) -> torch.Tensor:
@@ -227,6 +256,28 @@ def shadow_head_init(head: nn.Conv2d) -> None:
         head.bias.copy_(torch.tensor([0.0, -6.0, -6.0, -4.0, -6.0, 0.0]))
 
 
+#: The very-dark stage of the shipped default, set rather than learned (``night`` models; why:
+#: docs/MODEL.md): the fields as plain numbers, constant over the frame. The wide denoiser's
+#: range weight ``exp(7 - 5 tanh(0.3))`` (softer than the fine denoiser's start, so it reaches
+#: across grain), its luma and chroma shares, the toe's black level (3/255 of the largest channel:
+#: values of 0-3 in an 8-bit dark frame are quantisation and noise, and lifted 20x become bands),
+#: the desaturation's strength and the level under which it acts (8/255).
+NIGHT_FIELDS = {"coarse_range": -1.5, "luma_mix": 0.62, "chroma_mix": 0.95, "toe": 3 / 255,
+                "desaturate": 0.998, "desaturate_level": 0.03}
+
+
+def set_shadow_fields(head: nn.Conv2d, fields: dict[str, float] = NIGHT_FIELDS) -> None:
+    """Make the ``shadows`` head predict constant fields (zero weights, the biases that give
+    ``fields``, in the units :func:`shadow_stage` reads them: the range's raw value, shares in
+    (0, 1), levels in units of white)."""
+    logit = lambda p: math.log(p / (1.0 - p))  # noqa: E731
+    raw = [fields["coarse_range"], logit(fields["luma_mix"]), logit(fields["chroma_mix"]),
+           logit(fields["toe"] / TOE_MAX), logit(fields["desaturate"]), logit(fields["desaturate_level"] / GREY_MAX)]
+    with torch.no_grad():
+        nn.init.zeros_(head.weight)
+        head.bias.copy_(torch.tensor(raw))
+
+
 def coarse_denoise(z: torch.Tensor, range_: torch.Tensor, factor: int) -> torch.Tensor:
     """``z`` ``(B, 3, H, W)`` averaged over a wide, edge-aware window: a box mean by ``factor``,
     two bilateral passes there (taps 1 and 2 apart: about 12 pixels of reach at full
@@ -238,10 +289,15 @@ def coarse_denoise(z: torch.Tensor, range_: torch.Tensor, factor: int) -> torch.
     return F.interpolate(small, scale_factor=factor, mode="bilinear", align_corners=False)
 
 
-def shadow_stage(z: torch.Tensor, fields: torch.Tensor, factor: int):
+def shadow_stage(z: torch.Tensor, fields: torch.Tensor, factor: int, reach: torch.Tensor | None = None,
+                 night: torch.Tensor | None = None):
     """The very-dark stage's denoising of ``z`` ``(B, 3, H, W)`` and its toe and desaturation.
 
-    ``fields`` ``(B, 6, H/f, W/f)``: the raw :data:`SHADOW_FIELDS`. Returns the denoised image
+    ``fields`` ``(B, 6, H/f, W/f)``: the raw :data:`SHADOW_FIELDS`; ``reach`` ``(B, 1, H, W)`` in
+    [0, 1], how far the tone curve lifts each pixel (0: kept as it is), scales the denoising and
+    the desaturation, so a pixel the curve leaves alone is left alone here too; ``night``
+    ``(B, 1)`` in [0, 1] (:func:`night_weight`) scales the toe and the desaturation, so a frame
+    under-exposed as a whole keeps its shadows' lift and colour. Returns the denoised image
     and two functions of the largest channel ``v``: ``toe(v, lifted)``, the lifted value with
     the lift withheld below the black level (``v + (lifted - v) v^2 / (v^2 + b^2)``: still at or
     above ``v``, still rising), and ``grey(v)``, the share of chroma to keep (1 away from black).
@@ -259,6 +315,12 @@ def shadow_stage(z: torch.Tensor, fields: torch.Tensor, factor: int):
     agree = torch.exp(-(up(range_) * (torch.sqrt(y.clamp_min(0) + 1e-4) - torch.sqrt(yc.clamp_min(0) + 1e-4)) ** 2)
                       .clamp(max=60.0))
     luma_mix, chroma_mix = luma_mix * agree, chroma_mix * agree
+    if reach is not None:
+        luma_mix, chroma_mix, desat = luma_mix * reach, chroma_mix * reach, desat * reach
+    if night is not None:
+        night = night.view(-1, 1, 1, 1)
+        black, desat = black * night, desat * night
+        luma_mix, chroma_mix = luma_mix * night, chroma_mix * night
     z = (z + luma_mix * (yc - y) + chroma_mix * ((coarse - yc) - (z - y))).clamp(0.0, 1.0)
 
     def toe(v: torch.Tensor, lifted: torch.Tensor) -> torch.Tensor:
@@ -269,6 +331,13 @@ def shadow_stage(z: torch.Tensor, fields: torch.Tensor, factor: int):
         return 1.0 - desat * g2 / (v * v + g2 + 1e-12)
 
     return z, toe, grey
+
+
+def lift_reach(gain: torch.Tensor) -> torch.Tensor:
+    """How far a pixel is brightened, 0 (kept) to 1 (lifted 4x or more): ``log(gain) / log(4)``.
+    The colour correction and the very-dark stage act only as far as this, so what the tone curve
+    leaves alone (a well-exposed photo) they leave alone too."""
+    return (torch.log(gain.clamp_min(1.0)) / math.log(4.0)).clamp(0.0, 1.0)
 
 
 class Block(nn.Module):
@@ -297,7 +366,7 @@ class Up(nn.Module):
 @register_model("curve-unet", "the default: local tone curves on max(RGB) + edge-aware denoising, "
                 "predicted at 1/4 resolution from the image and its whole-image statistics",
                 width=24, factor=4, blocks=(1, 2, 2), knots=16, thumb=64, colour=0.25, top_slope=0.2,
-                coarse_curve=True, exposure=False, headroom=False, shadows=False)
+                coarse_curve=True, exposure=False, headroom=False, shadows=True, night=True)
 class CurveUNet(EnhancementNet):
     """Input and output ``(B, 3, H, W)`` in [0, 1]; any size (padded, cropped back).
 
@@ -312,14 +381,15 @@ class CurveUNet(EnhancementNet):
     :class:`ExposurePredictor` guesses the output's mean luma and the U-Net is conditioned on it
     (in training on the reference's own, :meth:`training_context`), and a caller may set it
     (:meth:`with_exposure`). ``headroom`` conditions the bottleneck on :func:`headroom_cues` too.
-    ``shadows`` adds the very-dark stage (:func:`shadow_stage`).
+    ``shadows`` adds the very-dark stage (:func:`shadow_stage`); ``night`` lets its toe and
+    desaturation act only as far as the frame is a night (:func:`night_weight`).
     """
 
     uses_context = True
 
     def __init__(self, width: int = 24, factor: int = 4, blocks: tuple = (1, 2, 2), knots: int = 16,
                  thumb: int = 64, colour: float = 0.25, top_slope: float = 0.2, coarse_curve: bool = False,
-                 exposure: bool = False, headroom: bool = False, shadows: bool = False):
+                 exposure: bool = False, headroom: bool = False, shadows: bool = False, night: bool = False):
         super().__init__()
         self.top_slope, self.coarse_curve = top_slope, coarse_curve
         chans = [width * 2 ** i for i in range(len(blocks))]
@@ -334,7 +404,9 @@ class CurveUNet(EnhancementNet):
         self.context = GlobalContext(chans[-1], thumb=thumb)
         self.colour = nn.Sequential(nn.Linear(N_STATS, 32), nn.LeakyReLU(0.1), nn.Linear(32, 1))
         self.head = nn.Conv2d(chans[0], knots + 4, 3, padding=1, padding_mode="replicate")
-        self.exposure, self.headroom, self.shadows = exposure, headroom, shadows
+        if night and not shadows:
+            raise ValueError("curve-unet: night gates the very-dark stage (shadows=True)")
+        self.exposure, self.headroom, self.shadows, self.night = exposure, headroom, shadows, night
         if shadows:
             self.shadow_head = nn.Conv2d(chans[0], len(SHADOW_FIELDS), 3, padding=1, padding_mode="replicate")
             shadow_head_init(self.shadow_head)
@@ -360,6 +432,8 @@ class CurveUNet(EnhancementNet):
         stats = image_descriptor(x, self.thumb) if self.thumb else image_statistics(x)
         if self.headroom:
             stats = torch.cat([stats, headroom_cues(x)], dim=1)
+        if self.night:
+            stats = torch.cat([stats, night_weight(x)], dim=1)
         if self.exposure:
             stats = torch.cat([stats, noise_level(x), stats.new_zeros(stats.shape[0], 2)], dim=1)
         return stats
@@ -392,10 +466,12 @@ class CurveUNet(EnhancementNet):
 
     def forward_padded(self, x: torch.Tensor, stats: torch.Tensor) -> torch.Tensor:
         """The network on an input whose sides are multiples of :attr:`multiple` (what ONNX exports)."""
-        target = cues = None
+        target = cues = night = None
         if self.exposure:
             noise, flag, given = stats[:, -3:-2], stats[:, -2:-1], stats[:, -1:]
             stats = stats[:, :-EXPOSURE_SLOTS]
+        if self.night:
+            night, stats = stats[:, -1:], stats[:, :-1]
         if self.headroom:
             cues, stats = stats[:, -HEADROOM_SLOTS:], stats[:, :-HEADROOM_SLOTS]
         if self.exposure:
@@ -434,8 +510,14 @@ class CurveUNet(EnhancementNet):
         z = z + mix2 * (bilateral(z, guide, SPATIAL, range2, dilation=2) - z)
 
         toe = grey = None
-        if self.shadows:
-            z, toe, grey = shadow_stage(z, self.shadow_head(y), self.factor)
+        # A frame that is no night at all gets nothing from a night-gated stage (no toe, greying or
+        # smoothing): skip its cost. The exported graph always keeps the stage.
+        skip = (night is not None and not night.is_meta and not torch.onnx.is_in_onnx_export()
+                and bool((night == 0).all()))
+        if self.shadows and not skip:
+            v = z.amax(dim=1, keepdim=True).clamp(0.0, 1.0)
+            reach = lift_reach(torch.minimum(curve(v), 1.0 - self.top_slope * (1.0 - v)) / v.clamp_min(1e-4))
+            z, toe, grey = shadow_stage(z, self.shadow_head(y), self.factor, reach, night)
 
         v = z.amax(dim=1, keepdim=True).clamp(0.0, 1.0)
         lifted = torch.minimum(curve(v), 1.0 - self.top_slope * (1.0 - v))
@@ -451,7 +533,7 @@ class CurveUNet(EnhancementNet):
             cast = log_mean - log_mean.mean(dim=1, keepdim=True)
             share = torch.sigmoid(self.colour(stats[:, :N_STATS]))  # (B, 1): how much of the cast to remove
             log_c = (-share * cast).clamp(-self.colour_max, self.colour_max)  # (B, 3)
-            reach = (torch.log(gain.clamp_min(1.0)) / math.log(4.0)).clamp(0.0, 1.0)
+            reach = lift_reach(gain)
             col = torch.exp(log_c[:, :, None, None] * reach)
             col = col / luma(col, axis=1).unsqueeze(1)
             out = out * col

@@ -1,0 +1,43 @@
+"""Build the shipped default from the trained tone-curve network and the set very-dark stage.
+
+    python bench/ship_night_stage.py bench/weights/curve-unet-base.safetensors src/lowlight/weights/curve-unet.safetensors
+    lowlight export --model curve-unet --onnx src/lowlight/weights/curve-unet.onnx --overwrite
+
+The source is the curve-unet trained without the very-dark stage (``bash bench/model_card.sh``
+recipes); the target has ``shadows`` and ``night`` on, every trained tensor unchanged, and the
+stage's fields set to :data:`lowlight.models.curve_unet.NIGHT_FIELDS` (docs/MODEL.md says why
+they are set, not learned). Checked by loading the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from lowlight.core.checkpoint import load_weights, read_metadata, save_weights
+from lowlight.models import create_model
+from lowlight.models.curve_unet import NIGHT_FIELDS, set_shadow_fields
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("source", help="a curve-unet weights file without the very-dark stage")
+    parser.add_argument("target")
+    args = parser.parse_args()
+    meta = read_metadata(args.source)
+    if meta["model"] != "curve-unet" or meta["model_args"].get("shadows"):
+        raise SystemExit(f"{args.source}: expected curve-unet weights without the very-dark stage")
+    trained, _ = load_weights(args.source)
+    model_args = {**meta["model_args"], "shadows": True, "night": True}
+    net = create_model("curve-unet", **model_args)
+    missing, unexpected = net.load_state_dict(trained.state_dict(), strict=False)
+    if unexpected or any(not k.startswith("shadow_head.") for k in missing):
+        raise SystemExit(f"{args.source}: tensors do not fit ({missing}, {unexpected})")
+    set_shadow_fields(net.shadow_head)
+    training = {**meta["training"], "very_dark_stage": {"set, not learned": NIGHT_FIELDS}}
+    save_weights(args.target, net, "curve-unet", model_args, meta["preprocess"], training, meta["metrics"])
+    load_weights(args.target)
+    print(f"wrote {args.target}: curve-unet {model_args}")
+
+
+if __name__ == "__main__":
+    main()
