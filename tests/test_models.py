@@ -256,6 +256,24 @@ def test_bilateral_is_an_edge_aware_average():
     assert torch.allclose(kept, step, atol=1e-4)  # a strong edge in the guide is not blurred
 
 
+def test_bilateral_inference_path_matches_the_differentiable_one():
+    """Without autograd, :func:`bilateral` takes an in-place path (what large photos spend their
+    time on); it must compute the same average, in either memory layout."""
+    from lowlight.models.curve_unet import bilateral
+
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(1, 3, 24, 36, generator=g)
+    guide = x.mean(1, keepdim=True).sqrt()
+    range_ = torch.exp(7.0 + 2.0 * torch.randn(1, 1, 24, 36, generator=g))
+    for dilation in (1, 2):
+        reference = bilateral(x.requires_grad_(False).clone().requires_grad_(True), guide, 0.5, range_,
+                              dilation=dilation).detach()
+        with torch.no_grad():
+            for layout in (torch.contiguous_format, torch.channels_last):
+                fast = bilateral(x.contiguous(memory_format=layout), guide, 0.5, range_, dilation=dilation)
+                assert torch.allclose(fast, reference, atol=1e-6)
+
+
 def test_headroom_cues_tell_a_cut_frame_from_a_photo_dark_on_purpose():
     """A frame given a tenth of the light has its brightest content near a tenth of white and is
     grainy; the same scene, low-key but exposed, reaches white and is clean."""

@@ -226,6 +226,8 @@ def bilateral(x: torch.Tensor, guide: torch.Tensor, spatial, range_: torch.Tenso
     ``spatial`` a number or per-pixel and ``range_`` per-pixel ``(B, 1, H, W)``, both >= 0; the
     weights are normalised, so a flat area stays exactly flat. Borders are replicated.
     """
+    if isinstance(spatial, (int, float)) and not torch.is_grad_enabled() and not torch.onnx.is_in_onnx_export():
+        return _bilateral_inference(x, guide, float(spatial), range_, radius, dilation)
     p = radius * dilation
     h, w = x.shape[-2:]
     xp = F.pad(x, (p, p, p, p), mode="replicate")
@@ -240,6 +242,30 @@ def bilateral(x: torch.Tensor, guide: torch.Tensor, spatial, range_: torch.Tenso
             num = num + wt * xp[..., oy:oy + h, ox:ox + w]
             den = den + wt
     return num / den
+
+
+def _bilateral_inference(x: torch.Tensor, guide: torch.Tensor, spatial: float, range_: torch.Tensor,
+                         radius: int, dilation: int) -> torch.Tensor:
+    """:func:`bilateral` without autograd, for a constant ``spatial``: the same sum in fewer,
+    in-place passes over memory (the spatial factor is a number per tap, the centre tap's weight
+    is 1 and starts the sums), which is what most of a large photo's time goes to."""
+    p = radius * dilation
+    h, w = x.shape[-2:]
+    xp = F.pad(x, (p, p, p, p), mode="replicate")
+    gp = F.pad(guide, (p, p, p, p), mode="replicate")
+    num = x.clone()
+    den = torch.ones_like(guide)
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            if dy == 0 and dx == 0:
+                continue
+            oy, ox = p + dy * dilation, p + dx * dilation
+            wt = torch.sub(gp[..., oy:oy + h, ox:ox + w], guide)
+            wt.mul_(wt).mul_(range_).clamp_(max=60.0).neg_().exp_()  # the floor keeps exp() off denormals
+            scale = math.exp(-spatial * float(dy * dy + dx * dx))
+            num.addcmul_(wt, xp[..., oy:oy + h, ox:ox + w], value=scale)
+            den.add_(wt, alpha=scale)
+    return num.div_(den)
 
 
 #: What the ``shadows`` head predicts at 1/4 resolution, in this order.
@@ -505,6 +531,7 @@ class CurveUNet(EnhancementNet):
         range1, range2 = (torch.exp(7.0 + 5.0 * torch.tanh(h[:, i:i + 1] / 5.0)) for i in (0, 2))
         mix1, mix2 = (torch.sigmoid(h[:, i:i + 1]) for i in (1, 3))
 
+        x = x.contiguous()  # the per-pixel maths below runs faster on planar (NCHW) memory than channels_last
         guide = torch.sqrt(luma(x, axis=1).unsqueeze(1).clamp_min(0.0) + 1e-4)
         z = x + mix1 * (bilateral(x, guide, SPATIAL, range1, dilation=1) - x)
         z = z + mix2 * (bilateral(z, guide, SPATIAL, range2, dilation=2) - z)
