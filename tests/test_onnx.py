@@ -134,7 +134,18 @@ def test_benchmark_reports_both_backends(exported, capsys):
     assert [(v["width"], v["height"], v["frames"]) for v in report["video"]] == [(96, 64, 48)]
     assert report["video"][0]["fps"] > 0
     assert report["model"] == "gain-unet" and report["parameters"] > 0 and report["gmacs"] > 0
-    assert [(r["backend"], r["threads"]) for r in report["rows"]] == [("torch", 1), ("onnx", 1)]
+    assert [(r["backend"], r["threads"], r["scene"]) for r in report["rows"]] == \
+        [("torch", 1, "dark"), ("torch", 1, "night"), ("onnx", 1, "dark"), ("onnx", 1, "night")]
     for row in report["rows"]:
         assert row["latency_ms"] > 0 and row["megapixels_per_s"] > 0
         assert row["large_mp"] == pytest.approx(160 * 120 / 1e6)
+
+
+def test_benchmark_scenes_are_what_they_say():
+    """The night scene is one the default model's very-dark stage acts on; the dark one is not."""
+    from lowlight.models.curve_unet import night_weight
+    from lowlight.research.benchmark import dark_image, night_image
+
+    for size in ((600, 400), (4000, 3000)):
+        assert night_weight(night_image(*size)).item() == 1.0
+        assert night_weight(dark_image(*size)).item() == 0.0

@@ -13,13 +13,16 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("benchmark", help="speed on this machine: latency, megapixels per second, per backend",
                        description="Time the bundled model (or --weights/--model) as `lowlight enhance` runs it: "
                                    "one 600x400 photo and one 12-megapixel photo (tiled automatically), for "
-                                   "each backend and thread count. Prints a Markdown table (or --json).")
+                                   "each backend, thread count and scene (a dark frame, a night with lamps). Prints a Markdown table (or --json).")
     add_weights_flags(p)
     p.add_argument("--backends", nargs="+", choices=["torch", "onnx"], default=["torch", "onnx"],
                    help="[torch onnx]")
     p.add_argument("--threads", nargs="+", type=int, default=[1, 2], metavar="N", help="thread counts [1 2]")
     p.add_argument("--size", default="600x400", help="the small image, WIDTHxHEIGHT [600x400]")
     p.add_argument("--large", default="4000x3000", help="the large image, WIDTHxHEIGHT [4000x3000, 12 MP]")
+    p.add_argument("--scenes", nargs="+", choices=["dark", "night"], default=["dark", "night"],
+                   help="synthetic images to time: dark (under-exposed as a whole), night (dark with lamps, "
+                        "where the default model's very-dark stage runs) [dark night]")
     p.add_argument("--repeats", type=int, default=10, help="timed runs on the small image [10]")
     p.add_argument("--large-repeats", type=int, default=3, help="timed runs on the large image [3]")
     p.add_argument("--video", nargs="*", metavar="WxH", default=["640x360", "1280x720"],
@@ -55,7 +58,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(header, file=sys.stderr if args.json else sys.stdout)
     log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
-    rows = run_benchmark(source, args.backends, args.threads, small, large, args.repeats, args.large_repeats, log)
+    rows = run_benchmark(source, args.backends, args.threads, small, large, args.repeats, args.large_repeats, log,
+                         scenes=tuple(dict.fromkeys(args.scenes)))
     videos = []
     if args.video:
         try:

@@ -1,9 +1,11 @@
 """Speed of a model as users run it: size, cost, latency on one LOL-sized photo and throughput on
-a 12-megapixel one, for each backend (PyTorch, ONNX Runtime) and thread count.
+a 12-megapixel one, for each backend (PyTorch, ONNX Runtime), thread count and kind of scene.
 
 Timings go through :meth:`lowlight.core.enhancer.Enhancer.process`, the path ``lowlight enhance``
-takes (whole-image statistics, automatic tiling, clamping), on a fixed synthetic dark image;
-each is the median of repeated runs after a warm-up run.
+takes (whole-image statistics, automatic tiling, clamping), on fixed synthetic images: a frame
+under-exposed as a whole (``dark``) and a night with lamps (``night``), which the default model
+gives more work (its very-dark stage runs only there); each is the median of repeated runs after
+a warm-up run.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class BenchRow:
     large_s: float           #: median, one ``large`` image
     large_mp: float          #: megapixels of the large image
     megapixels_per_s: float
+    scene: str = "dark"      #: which synthetic image (:data:`SCENES`)
 
 
 def median_time(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
@@ -54,6 +57,25 @@ def dark_image(width: int, height: int, seed: int = 0) -> torch.Tensor:
     base = torch.stack([0.02 + 0.1 * xs * ys, 0.03 + 0.08 * ys.expand(height, width),
                         0.02 + 0.06 * xs.expand(height, width)])
     return (base + 0.01 * torch.rand(3, height, width, generator=g)).clamp(0, 1)[None]
+
+
+def night_image(width: int, height: int, seed: int = 0) -> torch.Tensor:
+    """:func:`dark_image` with 21 warm lamps (Gaussian spots reaching white, radius 1/60 of the
+    short side) in three rows over the upper part: a night exposed for its lights, the kind of
+    frame the default model's very-dark stage acts on (:func:`lowlight.models.curve_unet.night_weight`)."""
+    x = dark_image(width, height, seed)[0]
+    ys, xs = torch.arange(height, dtype=torch.float32)[:, None], torch.arange(width, dtype=torch.float32)[None, :]
+    radius = max(2.0, min(width, height) / 60)
+    lamps = torch.zeros(height, width)
+    for i in range(1, 8):
+        for j in range(1, 4):
+            cx, cy = width * i / 8, height * j * 0.15
+            lamps = torch.maximum(lamps, torch.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * radius * radius)))
+    return torch.maximum(x, torch.stack([lamps, 0.85 * lamps, 0.6 * lamps])).clamp(0, 1)[None]
+
+
+#: The synthetic images the benchmark times, by name.
+SCENES: dict[str, Callable[..., torch.Tensor]] = {"dark": dark_image, "night": night_image}
 
 
 def machine() -> str:
@@ -84,14 +106,18 @@ def _loaded(model):
 
 def run_benchmark(model=None, backends=("torch", "onnx"), threads=(1, 2), small=(600, 400),
                   large=(4000, 3000), repeats: int = 10, large_repeats: int = 3,
-                  log: Callable[[str], None] = lambda _: None) -> list[BenchRow]:
+                  log: Callable[[str], None] = lambda _: None, scenes=("dark",)) -> list[BenchRow]:
     """Time ``model`` (None: the bundled default; a name, a weights path or a loaded model) for
-    every backend and thread count; ``small``/``large`` are ``(width, height)``. Restores torch's
-    thread count. A published model runs with PyTorch only (its ONNX rows are left out)."""
+    every backend, thread count and scene (:data:`SCENES`); ``small``/``large`` are ``(width,
+    height)``. Restores torch's thread count. A published model runs with PyTorch only (its ONNX
+    rows are left out)."""
     from ..core.enhancer import BACKENDS, load_model
 
+    unknown = [s for s in scenes if s not in SCENES]
+    if unknown or not scenes:
+        raise LowlightError(f"unknown scene {', '.join(unknown) or '(none given)'}; choose from {', '.join(SCENES)}")
     torch_model = _loaded(model)
-    x_small, x_large = dark_image(*small), dark_image(*large, seed=1)
+    images = {s: (SCENES[s](*small), SCENES[s](*large, seed=1)) for s in scenes}
     rows, saved_threads = [], torch.get_num_threads()
     try:
         for backend in backends:
@@ -104,12 +130,14 @@ def run_benchmark(model=None, backends=("torch", "onnx"), threads=(1, 2), small=
                 torch.set_num_threads(n)  # for onnx: the statistics and blending around the graph
                 enhancer = torch_model if backend == "torch" else \
                     load_model(torch_model.source, device="cpu", backend=backend, threads=n)
-                log(f"{backend}, {n} thread{'s' if n > 1 else ''}: {small[0]}x{small[1]} ...")
-                latency = median_time(lambda: enhancer.process(x_small), repeats)
-                log(f"{backend}, {n} thread{'s' if n > 1 else ''}: {large[0]}x{large[1]} ...")
-                large_s = median_time(lambda: enhancer.process(x_large), large_repeats)
-                mp = large[0] * large[1] / 1e6
-                rows.append(BenchRow(backend, n, latency * 1000.0, large_s, mp, mp / large_s))
+                for scene, (x_small, x_large) in images.items():
+                    what = f"{backend}, {n} thread{'s' if n > 1 else ''}, {scene}"
+                    log(f"{what}: {small[0]}x{small[1]} ...")
+                    latency = median_time(lambda: enhancer.process(x_small), repeats)
+                    log(f"{what}: {large[0]}x{large[1]} ...")
+                    large_s = median_time(lambda: enhancer.process(x_large), large_repeats)
+                    mp = large[0] * large[1] / 1e6
+                    rows.append(BenchRow(backend, n, latency * 1000.0, large_s, mp, mp / large_s, scene))
     finally:
         torch.set_num_threads(saved_threads)
     return rows
@@ -152,10 +180,11 @@ def markdown_table(rows: list[BenchRow], small=(600, 400)) -> str:
     if not rows:
         return ""
     mp = rows[0].large_mp
-    lines = [f"| backend | threads | {small[0]}x{small[1]} (ms) | {mp:.3g} MP (s) | MP/s |",
-             "|---|---|---|---|---|"]
+    lines = [f"| backend | threads | scene | {small[0]}x{small[1]} (ms) | {mp:.3g} MP (s) | MP/s |",
+             "|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r.backend} | {r.threads} | {r.latency_ms:.0f} | {r.large_s:.2f} | {r.megapixels_per_s:.2f} |")
+        lines.append(f"| {r.backend} | {r.threads} | {r.scene} | {r.latency_ms:.0f} | {r.large_s:.2f} "
+                     f"| {r.megapixels_per_s:.2f} |")
     return "\n".join(lines)
 
 
