@@ -113,6 +113,31 @@ def test_low_and_high_get_the_same_window(tmp_path):
         assert torch.equal(lo, hi // 8)
 
 
+def test_jpeg_reaches_only_the_dark_inputs_of_the_first_pairs(lol_tiny):
+    """``jpeg`` saves the dark input of a ``data`` pair as a phone JPEG (8x8 blocks, 4:2:0 chroma);
+    references and the pairs after ``jpeg_pairs`` (mixed-in extra data) are untouched, and the
+    crop and flip drawn are the same as without it."""
+    pairs = find_pairs(lol_tiny)
+    plain = PairedDataset(pairs, crop=32, augment=True, seed=3)
+    jpeg = PairedDataset(pairs, crop=32, augment=True, seed=3, jpeg=1.0, jpeg_pairs=1)
+    (low_p, high_p), (low_j, high_j) = plain[0], jpeg[0]
+    assert torch.equal(high_p, high_j) and not torch.equal(low_p, low_j)
+    assert (low_p - low_j).abs().mean() < 0.05  # the same window, only compressed
+    for i in range(1, len(pairs)):
+        assert torch.equal(plain[i][0], jpeg[i][0])
+    assert all(torch.equal(plain[i][0], PairedDataset(pairs, crop=32, augment=True, seed=3, jpeg=0.0)[i][0])
+               for i in range(len(pairs)))
+
+
+def test_jpeg_setting_is_checked():
+    from lowlight.training.config import TrainConfig, apply
+
+    with pytest.raises(LowlightError, match="jpeg is a probability"):
+        apply(TrainConfig(), {"data": "x", "jpeg": 1.5}).validate()
+    with pytest.raises(LowlightError, match="jpeg and gamma"):
+        apply(TrainConfig(), {"data": "x", "jpeg": 0.5, "gamma": 2.2}).validate()
+
+
 def test_dataset_gamma_and_resize(lol_tiny):
     from lowlight.color import gamma_table
     pairs = find_pairs(lol_tiny)

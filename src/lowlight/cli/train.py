@@ -38,6 +38,9 @@ def add_parsers(sub) -> None:
     g.add_argument("--crop", type=int, help="random square crop size for training [128]")
     g.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="random flips and 90-degree rotations [on]")
+    g.add_argument("--jpeg", type=float, metavar="P",
+                   help="chance each --data pair's dark input is saved as a phone JPEG (quality 70-95, "
+                        "4:2:0) first, drawn afresh each epoch [0]")
     g.add_argument("--repeat", type=int, help="passes over the pairs per epoch [1]")
     g.add_argument("--data-repeat", type=int, metavar="N",
                    help="each --data pair appears N times per pass, each --extra-data pair once [1]")

@@ -34,6 +34,7 @@ class TrainConfig:
     resize: Optional[tuple] = None      #: ``(width, height)`` to shrink training pairs to (report: 150x150)
     crop: Optional[int] = 128           #: random square crop for training; ``None`` trains on whole images
     augment: bool = True                #: random flips and 90-degree rotations
+    jpeg: float = 0.0                   #: chance a ``data`` pair's dark input is saved as a phone JPEG first (q 70-95, 4:2:0)
     repeat: int = 1                     #: passes over the training pairs per epoch (for small sets)
     data_repeat: int = 1                #: times each ``data`` pair appears per pass, ``extra_data`` pairs once
     max_pairs: Optional[int] = None     #: use only the first N training pairs (quick runs)
@@ -99,6 +100,11 @@ class TrainConfig:
             raise LowlightError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
         if self.scheduler not in ("plateau", "cosine"):
             raise LowlightError(f"unknown scheduler {self.scheduler!r}; choose plateau or cosine")
+        if not 0.0 <= self.jpeg <= 1.0:
+            raise LowlightError(f"jpeg is a probability between 0 and 1, got {self.jpeg}")
+        if self.jpeg and self.gamma is not None:
+            raise LowlightError("jpeg and gamma do not combine: the camera's JPEG comes before any gamma; "
+                                "leave one out")
         if self.gamma is not None and self.gamma <= 0:
             raise LowlightError(f"gamma must be positive, got {self.gamma}")
         if self.crop is not None and self.crop < 16:

@@ -45,13 +45,17 @@ class PairedDataset:
     Decoded images are kept in memory when ``cache`` is set (485 LOL pairs take about 0.7 GB).
     ``context`` (a model's ``training_context``, called with the whole dark image and its
     reference) adds a third item: what the model conditions on, measured on the whole
-    (flipped/rotated) image rather than the crop, as at inference.
+    (flipped/rotated) image rather than the crop, as at inference. ``jpeg`` (a probability)
+    saves the dark input of each of the first ``jpeg_pairs`` pairs (all when None) as a phone
+    JPEG (quality 70-95, 4:2:0) before anything else, a fresh draw each epoch: camera JPEGs of dark
+    scenes carry 8x8 blocks, subsampled chroma and quantised shadows that clean pairs do not.
     """
 
     def __init__(self, pairs: list[Pair], gamma: float | None = None, resize: tuple[int, int] | None = None,
                  crop: int | None = None, augment: bool = False, seed: int = 0, cache: bool = True,
-                 context=None):
+                 context=None, jpeg: float = 0.0, jpeg_pairs: int | None = None):
         self.context = context
+        self.jpeg, self.jpeg_pairs = jpeg, jpeg_pairs
         self.pairs = list(pairs)
         self.gamma, self.resize, self.crop, self.augment = gamma, resize, crop, augment
         self.seed, self.epoch, self.cache = seed, 0, cache
@@ -88,6 +92,12 @@ class PairedDataset:
         import torch
 
         full, full_high = self.load(index)
+        if self.jpeg and (self.jpeg_pairs is None or index < self.jpeg_pairs):
+            from .synth import JPEG_QUALITY_RANGE, jpeg_roundtrip
+
+            coin = np.random.default_rng([self.seed, self.epoch, draw, 1])  # its own stream: crops stay as without
+            if coin.uniform() < self.jpeg:
+                full = np.array(jpeg_roundtrip(full, int(coin.integers(JPEG_QUALITY_RANGE[0], JPEG_QUALITY_RANGE[1] + 1))))
         rng = np.random.default_rng([self.seed, self.epoch, draw])
         low, high, (k, flip) = random_crop_flip(full, full_high, self.crop, self.augment, rng)
         to_t = lambda a: torch.from_numpy(a).permute(2, 0, 1).float().div_(255.0)  # noqa: E731

@@ -211,7 +211,8 @@ class Trainer:
         cfg, net = self.cfg, self.members[0].net
         base = PairedDataset(self.train_pairs, gamma=cfg.gamma, resize=cfg.resize, crop=cfg.crop,
                              augment=cfg.augment, seed=cfg.seed,
-                             context=net.training_context if net.uses_context else None)
+                             context=net.training_context if net.uses_context else None,
+                             jpeg=cfg.jpeg, jpeg_pairs=n_main)
         for i in progress_bar(range(len(base)), self.progress, desc="loading pairs", unit="pair", leave=False):
             base.load(i)
         return _Repeated(base, cfg.repeat, n_main, cfg.data_repeat)
