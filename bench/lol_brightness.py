@@ -14,9 +14,13 @@ reference's own mean luma, the ceiling a better guess of the brightness would re
 statistics (channel means, luma quantiles and a 16-bin log histogram, noise in five brightness
 bands and in chroma)? Ridge regression of log reference mean luma on them, 5-fold cross-validated
 on our485 and fitted on all of it for eval15, against the plain spread of that log and against
-taking the nearest-numbered training pair's (the same room, usually).
+taking the nearest-numbered training pair's (the same room, usually) or the mean of the three
+nearest pairs by those statistics or by the scene (a small log thumbnail, exposure removed). And
+each model's brightness error on eval15: the RMS of the log of its output's mean luma over the
+reference's, beside which the readers' errors say how much of it any reader of the input could
+remove.
 
-    python bench/lol_brightness.py [--data ../shared/datasets/LOL-v1] [--weights FILE | --model NAME] [--readability]
+    python bench/lol_brightness.py [--data ../shared/datasets/LOL-v1] [--weights FILE | --model NAME [--weights PEER_FILE]] [--readability]
 """
 
 from __future__ import annotations
@@ -85,15 +89,43 @@ def ridge_rms(x: np.ndarray, y: np.ndarray, x_test: np.ndarray, y_test: np.ndarr
     return float(np.sqrt(np.mean(err ** 2))), float(np.sqrt(np.mean((fit_predict(x, y, x_test) - y_test) ** 2)))
 
 
-def readability(data: Path) -> None:
-    """How well whole-image statistics of the input predict the reference's log mean luma."""
+def thumbnail(low: np.ndarray, side: int = 32) -> np.ndarray:
+    """The scene, not its exposure: a ``side`` x ``side`` box-averaged log thumbnail, mean removed."""
+    from PIL import Image
+
+    t = np.log(np.asarray(Image.fromarray(low).resize((side, side), Image.BOX), dtype=np.float32) / 255.0 + 1e-3)
+    return (t - t.mean()).ravel()
+
+
+def knn_rms(x: np.ndarray, y: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
+            k: int = 3, folds: int = 5) -> tuple[float, float]:
+    """RMS error of the mean target of the ``k`` nearest neighbours (standardised inputs), as
+    :func:`ridge_rms`: a non-linear reader that can also recognise a room it has seen."""
+    fold = np.random.default_rng(0).permutation(len(x)) % folds
+    err = np.concatenate([knn_predict(x[fold != f], y[fold != f], x[fold == f], k) - y[fold == f]
+                          for f in range(folds)])
+    return float(np.sqrt(np.mean(err ** 2))), float(np.sqrt(np.mean((knn_predict(x, y, x_test, k) - y_test) ** 2)))
+
+
+def knn_predict(x: np.ndarray, y: np.ndarray, x_test: np.ndarray, k: int = 3) -> np.ndarray:
+    """Mean ``y`` of the ``k`` nearest rows of ``x`` (standardised on ``x``) to each row of ``x_test``."""
+    mu, sd = x.mean(0), x.std(0) + 1e-6
+    d = ((((x_test - mu) / sd)[:, None] - ((x - mu) / sd)[None]) ** 2).sum(-1)
+    return y[np.argsort(d, axis=1)[:, :k]].mean(1)
+
+
+def readability(data: Path) -> dict[str, float]:
+    """How well whole-image statistics of the input predict the reference's log mean luma; returns
+    the best reader's guess (3 nearest pairs by the statistics, fitted on all of our485) for each
+    eval15 image, by name."""
     sets = {}
     for split in ("train", "test"):
         pairs = [p for p in find_pairs(data, split) if p.name.isdigit()]
-        sets[split] = (np.array([descriptors(read_image(p.low)) for p in pairs]),
+        lows = [read_image(p.low) for p in pairs]
+        sets[split] = (np.array([descriptors(low) for low in lows]),
                        np.array([np.log(mean_luma(read_image(p.high))) for p in pairs]),
-                       np.array([int(p.name) for p in pairs]))
-    (x, y, n), (xt, yt, nt) = sets["train"], sets["test"]
+                       np.array([int(p.name) for p in pairs]), np.array([thumbnail(low) for low in lows]))
+    (x, y, n, th), (xt, yt, nt, tht) = sets["train"], sets["test"]
     cv, test = ridge_rms(x, y, xt, yt)
     # The same room: the reference brightness of the nearest-numbered our485 pair (itself excluded).
     gap = np.abs(n[None, :] - n[:, None]).astype(float)
@@ -103,7 +135,13 @@ def readability(data: Path) -> None:
     print("| log reference mean luma | our485, 5-fold | eval15 |\n|---|---|---|")
     print(f"| spread (std) | {y.std():.3f} | {yt.std():.3f} |")
     print(f"| ridge on {x.shape[1]} input statistics: RMS error | {cv:.3f} | {test:.3f} |")
+    for label, (a, b) in ((f"3 nearest our485 pairs by the {x.shape[1]} statistics", (x, xt)),
+                          ("3 nearest our485 pairs by the 32x32 log thumbnail (the same scene)", (th, tht))):
+        k_cv, k_test = knn_rms(a, y, b, yt)
+        print(f"| {label}: RMS error | {k_cv:.3f} | {k_test:.3f} |")
     print(f"| the nearest-numbered our485 pair's: RMS error | {near_cv:.3f} | {near_test:.3f} |\n")
+    names = [p.name for p in find_pairs(data, "test") if p.name.isdigit()]
+    return dict(zip(names, knn_predict(x, y, xt)))
 
 
 def main() -> None:
@@ -115,8 +153,7 @@ def main() -> None:
     parser.add_argument("--readability", action="store_true",
                         help="first, how well input statistics predict the reference's brightness")
     args = parser.parse_args()
-    if args.readability:
-        readability(args.data)
+    guesses = readability(args.data) if args.readability else {}
 
     train_pairs = find_pairs(args.data, "train")
     numbers = np.array([int(p.name) for p in train_pairs if p.name.isdigit()])
@@ -128,7 +165,8 @@ def main() -> None:
         print(f"| {split} | {len(pairs)} | {means[:, 1].mean():.0f} ({means[:, 1].min():.0f}-{means[:, 1].max():.0f})"
               f" | {fit['slope']:.2f} | {fit['r']:.2f} | {fit['resid']:.2f} |")
 
-    model = load_model(args.weights or args.model, device="cpu")
+    model = (load_model(args.model, weights=args.weights, device="cpu") if args.model and args.weights
+             else load_model(args.weights or args.model, device="cpu"))
     print(f"\n{model.name} ({args.weights or 'bundled weights'}) on eval15:\n")
     print("| image | nearest training pair | input | output | reference | PSNR | GT-mean PSNR |")
     print("|---|---|---|---|---|---|---|")
@@ -150,10 +188,23 @@ def main() -> None:
         if keep.any():
             plain, gtm = rows[keep].mean(axis=0)
             print(f"| {label} ({keep.sum()}) | | | | | {plain:.2f} | {gtm:.2f} |")
+    log_err = np.array([np.log(mean_luma(o.astype(np.uint8)) / mean_luma(r)) for o, r in zip(outputs, refs)])
+    print(f"\nBrightness error on eval15, log of output over reference mean luma: RMS {np.sqrt(np.mean(log_err ** 2)):.3f}, "
+          f"mean {log_err.mean():+.3f}\n")
+    if guesses:  # this model's content at the brightness the best reader of the input guesses
+        names = [p.name for p in find_pairs(args.data, "test")]
+        at_guess = [score(np.clip(np.rint(o * np.exp(guesses[name]) / mean_luma(o.astype(np.uint8))), 0, 255)
+                          .astype(np.uint8), r)["psnr"] for o, r, name in zip(outputs, refs, names)]
+        print(f"Each output scaled to the mean luma the best reader guesses (3 nearest our485 pairs by the "
+              f"statistics): eval15 PSNR {np.mean(at_guess):.2f} dB (its own brightness: {rows[:, 0].mean():.2f}, "
+              f"the reference's: {rows[:, 1].mean():.2f})\n")
 
     _, held_out = split_pairs(train_pairs, 0.1, 0)
     held_outs = [model(read_image(p.low)).astype(np.float64) for p in held_out]
     held_refs = [read_image(p.high) for p in held_out]
+    held_err = np.array([np.log(mean_luma(o.astype(np.uint8)) / mean_luma(r)) for o, r in zip(held_outs, held_refs)])
+    print(f"Brightness error on the {len(held_out)} held-out our485 pairs (seed 0; a model trained on all of our485 has "
+          f"seen them): RMS {np.sqrt(np.mean(held_err ** 2)):.3f}, mean {held_err.mean():+.3f}")
     print("\n| every output times | " + " | ".join(f"{f:g}" for f in SCALES) + " |")
     print("|---|" + "---|" * len(SCALES))
     for label, outs, hs in ((f"{len(held_out)} held-out our485 pairs", held_outs, held_refs),
