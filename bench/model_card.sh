@@ -29,6 +29,10 @@
 #   lowlight train --config configs/curve-unet-dark.json    # its run: checkpoints/curve-unet-dark (--resume)
 #   lowlight enhance ../shared/datasets/real-lowlight -r -o runs/dq/dark --ext png --weights runs/curve-unet-dark/best.safetensors
 #   python ../shared/tools/darkq.py ../shared/datasets/real-lowlight runs/dq/dark
+# Tried, not shipped (docs/MODEL.md): the base network fine-tuned on camera-JPEG LOL inputs.
+#   lowlight train --config configs/curve-unet-jpeg.json
+#   python bench/ship_night_stage.py runs/curve-unet-jpeg/best.safetensors runs/jpeg.safetensors
+#   lowlight evaluate --data data/LOL-v1 --gt-mean [--jpeg 85] --weights runs/jpeg.safetensors
 set -euo pipefail
 SHARED=${SHARED:-../shared/datasets}
 step=${1:-all}
