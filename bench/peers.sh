@@ -27,6 +27,7 @@ cp runs/peers/real-photos/summary.md docs/peers/real-photos.md
 # ... and how clean the dark ones' deep shadows come out (../shared/tools/darkq.py).
 darkq() {  # NAME then the enhance flags
   local name=$1; shift
+  rm -rf "runs/peers/dark/$name"  # enhance keeps existing outputs: a changed model must not be scored on old ones
   lowlight enhance "$REAL" -r -o "runs/peers/dark/$name" --ext png -q "$@"
   printf '%s: ' "$name"; python ../shared/tools/darkq.py "$REAL" "runs/peers/dark/$name"
 }
