@@ -22,12 +22,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", help="a curve-unet weights file without the very-dark stage")
     parser.add_argument("target")
+    parser.add_argument("--night-chroma", type=float, default=0.0,
+                        help="share of chroma taken from a night's strongly lifted pixels [0: off, as shipped]")
     args = parser.parse_args()
     meta = read_metadata(args.source)
     if meta["model"] != "curve-unet" or meta["model_args"].get("shadows"):
         raise SystemExit(f"{args.source}: expected curve-unet weights without the very-dark stage")
     trained, _ = load_weights(args.source)
     model_args = {**meta["model_args"], "shadows": True, "night": True}
+    if args.night_chroma:
+        model_args["night_chroma"] = args.night_chroma
     net = create_model("curve-unet", **model_args)
     missing, unexpected = net.load_state_dict(trained.state_dict(), strict=False)
     if unexpected or any(not k.startswith("shadow_head.") for k in missing):

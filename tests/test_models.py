@@ -394,3 +394,24 @@ def test_set_night_stage_keeps_a_nights_floor_dark_clean_and_neutral():
     chroma = lambda t: (t - lum(t)).abs().mean()                             # noqa: E731
     assert chroma(floor_b) < 0.5 * chroma(floor_a)                           # greyer
     assert (a[..., 2:30, ::4] - b[..., 2:30, ::4]).abs().max().item() < 1e-4  # the lamps as they were
+
+
+def test_night_chroma_pales_the_lights_tint_on_lifted_colours():
+    """``night_chroma`` (tried, not shipped): on a night, a mid-dark surface under bluish light (a
+    white suit) is lifted to the same brightness with less of the light's tint, as per-channel
+    curves would give; a frame that is no night is left as it was."""
+    plain, staged = _staged_pair()
+    pale = create_model("curve-unet", width=8, thumb=16, shadows=True, night=True, night_chroma=0.5).eval()
+    pale.load_state_dict(staged.state_dict())
+    x = _night_frame()
+    x[..., 32:48, :64] = torch.tensor([0.030, 0.036, 0.065]).view(1, 3, 1, 1)  # bluish-lit white
+    lum = lambda t: (t * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)  # noqa: E731
+    tint = lambda t: ((t - lum(t)).abs().mean(1, keepdim=True) / lum(t)).mean()  # noqa: E731
+    with torch.no_grad():
+        a, b = staged(x)[..., 34:46, 4:60], pale(x)[..., 34:46, 4:60]
+        cut = _night_frame(lamps=False)
+        assert (staged(cut) - pale(cut)).abs().max().item() < 1e-6
+    assert tint(b) < 0.8 * tint(a)                                             # paler (lifted about 4.5x here)
+    assert lum(b).mean().item() == pytest.approx(lum(a).mean().item(), rel=0.02)  # as bright
+    with pytest.raises(ValueError, match="night_chroma"):
+        create_model("curve-unet", width=8, thumb=16, shadows=True, night=False, night_chroma=0.5)

@@ -392,7 +392,7 @@ class Up(nn.Module):
 @register_model("curve-unet", "the default: local tone curves on max(RGB) + edge-aware denoising, "
                 "predicted at 1/4 resolution from the image and its whole-image statistics",
                 width=24, factor=4, blocks=(1, 2, 2), knots=16, thumb=64, colour=0.25, top_slope=0.2,
-                coarse_curve=True, exposure=False, headroom=False, shadows=True, night=True)
+                coarse_curve=True, exposure=False, headroom=False, shadows=True, night=True, night_chroma=0.0)
 class CurveUNet(EnhancementNet):
     """Input and output ``(B, 3, H, W)`` in [0, 1]; any size (padded, cropped back).
 
@@ -408,14 +408,19 @@ class CurveUNet(EnhancementNet):
     (in training on the reference's own, :meth:`training_context`), and a caller may set it
     (:meth:`with_exposure`). ``headroom`` conditions the bottleneck on :func:`headroom_cues` too.
     ``shadows`` adds the very-dark stage (:func:`shadow_stage`); ``night`` lets its toe and
-    desaturation act only as far as the frame is a night (:func:`night_weight`).
+    desaturation act only as far as the frame is a night (:func:`night_weight`); ``night_chroma``
+    (0: off, as shipped) takes that share of chroma from a night's pixels the curve lifts 8x or
+    more (less down to a 2x lift, none below): the curve multiplies R, G and B alike, so a dark
+    pixel lifted 10x makes the light's tint vivid (a white suit under bluish light turns saturated
+    blue), where per-channel curves compress it. Tried, not shipped (docs/MODEL.md says why).
     """
 
     uses_context = True
 
     def __init__(self, width: int = 24, factor: int = 4, blocks: tuple = (1, 2, 2), knots: int = 16,
                  thumb: int = 64, colour: float = 0.25, top_slope: float = 0.2, coarse_curve: bool = False,
-                 exposure: bool = False, headroom: bool = False, shadows: bool = False, night: bool = False):
+                 exposure: bool = False, headroom: bool = False, shadows: bool = False, night: bool = False,
+                 night_chroma: float = 0.0):
         super().__init__()
         self.top_slope, self.coarse_curve = top_slope, coarse_curve
         chans = [width * 2 ** i for i in range(len(blocks))]
@@ -432,6 +437,11 @@ class CurveUNet(EnhancementNet):
         self.head = nn.Conv2d(chans[0], knots + 4, 3, padding=1, padding_mode="replicate")
         if night and not shadows:
             raise ValueError("curve-unet: night gates the very-dark stage (shadows=True)")
+        if night_chroma and not night:
+            raise ValueError("curve-unet: night_chroma acts on nights (night=True)")
+        if not 0.0 <= night_chroma <= 1.0:
+            raise ValueError(f"curve-unet: night_chroma is a share between 0 and 1, got {night_chroma}")
+        self.night_chroma = float(night_chroma)
         self.exposure, self.headroom, self.shadows, self.night = exposure, headroom, shadows, night
         if shadows:
             self.shadow_head = nn.Conv2d(chans[0], len(SHADOW_FIELDS), 3, padding=1, padding_mode="replicate")
@@ -553,8 +563,12 @@ class CurveUNet(EnhancementNet):
         gain = lifted / v.clamp_min(1e-4)
         out = z * gain
         if grey is not None:
+            keep = grey(v)
+            if self.night_chroma and night is not None:  # a night's lifted colours: the light's tint
+                strong = ((torch.log(gain.clamp_min(1.0)) - math.log(2.0)) / math.log(4.0)).clamp(0.0, 1.0)
+                keep = keep * (1.0 - self.night_chroma * night.view(-1, 1, 1, 1) * strong)
             out_y = luma(out, axis=1).unsqueeze(1)
-            out = out_y + grey(v) * (out - out_y)
+            out = out_y + keep * (out - out_y)
         if self.colour_max:
             log_mean = torch.log(stats[:, :3] + 1e-3)  # whole-image mean R, G, B
             cast = log_mean - log_mean.mean(dim=1, keepdim=True)
