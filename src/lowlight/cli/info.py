@@ -13,7 +13,8 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("benchmark", help="speed on this machine: latency, megapixels per second, per backend",
                        description="Time the bundled model (or --weights/--model) as `lowlight enhance` runs it: "
                                    "one 600x400 photo and one 12-megapixel photo (tiled automatically), for "
-                                   "each backend, thread count and scene (a dark frame, a night with lamps). Prints a Markdown table (or --json).")
+                                   "each backend, thread count and scene (a dark frame, a night with lamps). "
+                                   "Prints a Markdown table (or --json).")
     add_weights_flags(p)
     p.add_argument("--backends", nargs="+", choices=["torch", "onnx"], default=["torch", "onnx"],
                    help="[torch onnx]")

@@ -359,11 +359,12 @@ def shadow_stage(z: torch.Tensor, fields: torch.Tensor, factor: int, reach: torc
     return z, toe, grey
 
 
-def lift_reach(gain: torch.Tensor) -> torch.Tensor:
-    """How far a pixel is brightened, 0 (kept) to 1 (lifted 4x or more): ``log(gain) / log(4)``.
-    The colour correction and the very-dark stage act only as far as this, so what the tone curve
-    leaves alone (a well-exposed photo) they leave alone too."""
-    return (torch.log(gain.clamp_min(1.0)) / math.log(4.0)).clamp(0.0, 1.0)
+def lift_reach(gain: torch.Tensor, start: float = 1.0) -> torch.Tensor:
+    """How far a pixel is brightened, 0 (lifted ``start`` times or less; by default kept) to 1
+    (lifted 4x more than that): ``log(gain / start) / log(4)``. The colour correction and the
+    very-dark stage act only as far as this, so what the tone curve leaves alone (a well-exposed
+    photo) they leave alone too."""
+    return ((torch.log(gain.clamp_min(start)) - math.log(start)) / math.log(4.0)).clamp(0.0, 1.0)
 
 
 class Block(nn.Module):
@@ -565,8 +566,7 @@ class CurveUNet(EnhancementNet):
         if grey is not None:
             keep = grey(v)
             if self.night_chroma and night is not None:  # a night's lifted colours: the light's tint
-                strong = ((torch.log(gain.clamp_min(1.0)) - math.log(2.0)) / math.log(4.0)).clamp(0.0, 1.0)
-                keep = keep * (1.0 - self.night_chroma * night.view(-1, 1, 1, 1) * strong)
+                keep = keep * (1.0 - self.night_chroma * night.view(-1, 1, 1, 1) * lift_reach(gain, start=2.0))
             out_y = luma(out, axis=1).unsqueeze(1)
             out = out_y + keep * (out - out_y)
         if self.colour_max:
