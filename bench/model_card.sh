@@ -31,7 +31,7 @@
 #   python ../shared/tools/darkq.py ../shared/datasets/real-lowlight runs/dq/dark
 # Tried, not shipped (docs/MODEL.md): the base network fine-tuned on camera-JPEG LOL inputs.
 #   lowlight train --config configs/curve-unet-jpeg.json
-#   python bench/ship_night_stage.py runs/curve-unet-jpeg/best.safetensors runs/jpeg.safetensors
+#   python bench/ship_night_stage.py runs/curve-unet-jpeg/best.safetensors runs/jpeg.safetensors --night-cap 0
 #   lowlight evaluate --data data/LOL-v1 --gt-mean [--jpeg 85] --weights runs/jpeg.safetensors
 set -euo pipefail
 SHARED=${SHARED:-../shared/datasets}

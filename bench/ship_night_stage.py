@@ -5,8 +5,8 @@
 
 The source is the curve-unet trained without the very-dark stage (``bash bench/model_card.sh``
 recipes); the target has ``shadows`` and ``night`` on, every trained tensor unchanged, and the
-stage's fields set to :data:`lowlight.models.curve_unet.NIGHT_FIELDS` (docs/MODEL.md says why
-they are set, not learned). Checked by loading the result.
+stage's fields set to :data:`lowlight.models.curve_unet.NIGHT_FIELDS` and its lift cap to
+``--night-cap`` (docs/MODEL.md says why they are set, not learned). Checked by loading the result.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ def main() -> None:
     parser.add_argument("target")
     parser.add_argument("--night-chroma", type=float, default=0.0,
                         help="share of chroma taken from a night's strongly lifted pixels [0: off, as shipped]")
+    parser.add_argument("--night-cap", type=float, default=8.0,
+                        help="the most a night with black in it is lifted, times (0: off) [8, as shipped]")
     args = parser.parse_args()
     meta = read_metadata(args.source)
     if meta["model"] != "curve-unet" or meta["model_args"].get("shadows"):
@@ -32,6 +34,7 @@ def main() -> None:
     model_args = {**meta["model_args"], "shadows": True, "night": True}
     if args.night_chroma:
         model_args["night_chroma"] = args.night_chroma
+    model_args["night_cap"] = args.night_cap
     net = create_model("curve-unet", **model_args)
     missing, unexpected = net.load_state_dict(trained.state_dict(), strict=False)
     if unexpected or any(not k.startswith("shadow_head.") for k in missing):

@@ -358,12 +358,13 @@ def test_night_weight_tells_a_night_from_a_frame_under_exposed_as_a_whole():
 
 
 def _staged_pair(seed: int = 0):
-    """A trained-like curve-unet without the very-dark stage and the same with it set as shipped."""
+    """A trained-like curve-unet without the very-dark stage and the same with it set as shipped
+    (without the lift cap, which a test of its own checks)."""
     from lowlight.models.curve_unet import set_shadow_fields
 
     torch.manual_seed(seed)
     plain = create_model("curve-unet", width=8, thumb=16, shadows=False, night=False).eval()
-    staged = create_model("curve-unet", width=8, thumb=16, shadows=True, night=True).eval()
+    staged = create_model("curve-unet", width=8, thumb=16, shadows=True, night=True, night_cap=0.0).eval()
     staged.load_state_dict(plain.state_dict(), strict=False)
     set_shadow_fields(staged.shadow_head)
     return plain, staged
@@ -396,12 +397,46 @@ def test_set_night_stage_keeps_a_nights_floor_dark_clean_and_neutral():
     assert (a[..., 2:30, ::4] - b[..., 2:30, ::4]).abs().max().item() < 1e-4  # the lamps as they were
 
 
+def test_black_weight_tells_a_night_with_black_from_a_dark_room_with_a_lamp():
+    from lowlight.models.curve_unet import black_weight
+
+    assert black_weight(_night_frame()).item() == 1.0                     # its floor is black
+    room = torch.full((1, 3, 96, 128), 0.05)
+    room[..., 2:10, 60:70] = 0.97                                          # a lit clock, no black
+    assert black_weight(room).item() == 0.0
+
+
+def test_night_cap_keeps_a_nights_black_from_being_lifted_into_haze():
+    """``night_cap`` (8 as shipped; 6 here, under this test curve's lift): a night's dim tones are
+    lifted at most that many times, never darkened; a night without black, and a frame
+    under-exposed as a whole, keep the curve."""
+    plain, staged = _staged_pair()
+    capped = create_model("curve-unet", width=8, thumb=16, shadows=True, night=True, night_cap=6.0).eval()
+    capped.load_state_dict(staged.state_dict())
+    x = _night_frame()
+    x[..., 34:46, :] = 0.015                                               # a dim band above the black floor
+    room = torch.full((1, 3, 96, 128), 0.05)
+    room[..., 2:10, 60:70] = 0.97
+    with torch.no_grad():
+        a, b = staged(x), capped(x)
+        for other in (room, _night_frame(lamps=False)):
+            assert (staged(other) - capped(other)).abs().max().item() < 1e-6
+    dim_in, dim_a, dim_b = (t[..., 36:44, 4:124].amax(1).mean().item() for t in (x, a, b))
+    assert dim_a > 7 * dim_in                                              # the curve alone: over 7x
+    assert dim_in < dim_b <= 6 * dim_in                                    # capped (and toed), still brightened
+    assert (a[..., 2:30, ::4] - b[..., 2:30, ::4]).abs().max().item() < 1e-4  # the lamps as they were
+    assert create_model("curve-unet", width=8, thumb=16, shadows=False, night=False).night_cap == 0.0  # no night
+    with pytest.raises(ValueError, match="night_cap"):
+        create_model("curve-unet", width=8, thumb=16, shadows=True, night=True, night_cap=0.5)  # would darken
+
+
 def test_night_chroma_pales_the_lights_tint_on_lifted_colours():
     """``night_chroma`` (tried, not shipped): on a night, a mid-dark surface under bluish light (a
     white suit) is lifted to the same brightness with less of the light's tint, as per-channel
     curves would give; a frame that is no night is left as it was."""
     plain, staged = _staged_pair()
-    pale = create_model("curve-unet", width=8, thumb=16, shadows=True, night=True, night_chroma=0.5).eval()
+    pale = create_model("curve-unet", width=8, thumb=16, shadows=True, night=True, night_chroma=0.5,
+                         night_cap=0.0).eval()
     pale.load_state_dict(staged.state_dict())
     x = _night_frame()
     x[..., 32:48, :64] = torch.tensor([0.030, 0.036, 0.065]).view(1, 3, 1, 1)  # bluish-lit white

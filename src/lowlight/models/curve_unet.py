@@ -35,7 +35,9 @@ With ``night`` (on in the shipped weights, whose very-dark stage is set, not lea
 :data:`NIGHT_FIELDS`), the stage acts only on a night: a frame whose brightest content reaches
 white (lamps, a lit subject: the exposure was set for them, so what is dark is dark in the scene)
 rather than one under-exposed as a whole (:func:`night_weight`), and only as far as the tone
-curve lifts a pixel.
+curve lifts a pixel. ``night_cap`` also limits how far a night with black in it (a deep sky,
+unlit ground: :func:`black_weight`) is lifted, so its darkest tones stay dark rather than
+becoming a haze.
 
 With ``headroom``, the bottleneck also sees two cues that tell an under-exposed frame from one
 that is dark on purpose (:func:`headroom_cues`): how far its brightest content stays from white
@@ -80,6 +82,14 @@ NIGHT_LO, NIGHT_HI = 0.25, 0.45
 #: The same for the 99th percentile: a few lamps in a wide dark view (one lit monument over a
 #: lake) also set the exposure. our485: median 0.20, 90% under 0.50.
 LAMPS_LO, LAMPS_HI = 0.6, 0.8
+#: ``night_cap`` models: a frame has black in it as far as the share of its 8x8 cells whose mean
+#: brightest channel is under 3/255 (values of 0-3 in an 8-bit dark frame: no scene to lift) goes
+#: from the first share to the second. In ../shared's real-lowlight, nights with a sky, unlit
+#: ground or a black backdrop have 0.12-0.57 (DICM 03, 13, 25, 27); dark rooms lit by a lamp little
+#: (LIME 1 and 9: 0). So do the rooms of LOL-v1's our485 that count as nights for a lit clock or
+#: lamp (747: 0.014, 760: 0.023), whose references light every shadow (bench/night_frames.py).
+BLACK_LEVEL, BLACK_CELL = 3 / 255, 8
+BLACK_LO, BLACK_HI = 0.02, 0.10
 
 
 def noise_level(x: torch.Tensor) -> torch.Tensor:
@@ -117,6 +127,16 @@ def night_weight(x: torch.Tensor) -> torch.Tensor:
     wide = (q[:, :1] - NIGHT_LO) / (NIGHT_HI - NIGHT_LO)
     lamps = (q[:, 1:] - LAMPS_LO) / (LAMPS_HI - LAMPS_LO)
     return torch.maximum(wide, lamps).clamp(0.0, 1.0)
+
+
+def black_weight(x: torch.Tensor) -> torch.Tensor:
+    """``(B, 1)`` in [0, 1]: how far a frame has black in it, areas the scene keeps black (a night
+    sky, unlit ground, a black backdrop): the share of its 8x8 cells whose mean brightest channel
+    is under :data:`BLACK_LEVEL`, ramped from :data:`BLACK_LO` to :data:`BLACK_HI`. A frame
+    under-exposed as a whole, with a lit clock or lamp in it, has few such cells."""
+    cells = F.avg_pool2d(x.float().amax(dim=1, keepdim=True), BLACK_CELL, ceil_mode=True)
+    share = (cells < BLACK_LEVEL).float().flatten(1).mean(dim=1, keepdim=True)
+    return ((share - BLACK_LO) / (BLACK_HI - BLACK_LO)).clamp(0.0, 1.0)
 
 
 def log_mean_luma(x: torch.Tensor) -> torch.Tensor:
@@ -393,7 +413,8 @@ class Up(nn.Module):
 @register_model("curve-unet", "the default: local tone curves on max(RGB) + edge-aware denoising, "
                 "predicted at 1/4 resolution from the image and its whole-image statistics",
                 width=24, factor=4, blocks=(1, 2, 2), knots=16, thumb=64, colour=0.25, top_slope=0.2,
-                coarse_curve=True, exposure=False, headroom=False, shadows=True, night=True, night_chroma=0.0)
+                coarse_curve=True, exposure=False, headroom=False, shadows=True, night=True, night_chroma=0.0,
+                night_cap=8.0)
 class CurveUNet(EnhancementNet):
     """Input and output ``(B, 3, H, W)`` in [0, 1]; any size (padded, cropped back).
 
@@ -414,6 +435,12 @@ class CurveUNet(EnhancementNet):
     more (less down to a 2x lift, none below): the curve multiplies R, G and B alike, so a dark
     pixel lifted 10x makes the light's tint vivid (a white suit under bluish light turns saturated
     blue), where per-channel curves compress it. Tried, not shipped (docs/MODEL.md says why).
+    ``night_cap`` (0: off; ignored without ``night``) is the most a night's tone curve may lift a
+    pixel, as far as the frame is a night with black in it (:func:`night_weight` times
+    :func:`black_weight`): trained on references that light every shadow, the curve lifts a night's
+    darkest tones 10x and more, which turns its sky and noise floor into a haze and flattens the
+    glow of its lamps into a wash; capped, the darkest tones rise linearly up to where the curve
+    itself lifts less.
     """
 
     uses_context = True
@@ -421,7 +448,7 @@ class CurveUNet(EnhancementNet):
     def __init__(self, width: int = 24, factor: int = 4, blocks: tuple = (1, 2, 2), knots: int = 16,
                  thumb: int = 64, colour: float = 0.25, top_slope: float = 0.2, coarse_curve: bool = False,
                  exposure: bool = False, headroom: bool = False, shadows: bool = False, night: bool = False,
-                 night_chroma: float = 0.0):
+                 night_chroma: float = 0.0, night_cap: float = 0.0):
         super().__init__()
         self.top_slope, self.coarse_curve = top_slope, coarse_curve
         chans = [width * 2 ** i for i in range(len(blocks))]
@@ -443,6 +470,9 @@ class CurveUNet(EnhancementNet):
         if not 0.0 <= night_chroma <= 1.0:
             raise ValueError(f"curve-unet: night_chroma is a share between 0 and 1, got {night_chroma}")
         self.night_chroma = float(night_chroma)
+        if night_cap and night_cap <= 1.0:
+            raise ValueError(f"curve-unet: night_cap is the most a night is lifted, above 1 (0: off), got {night_cap}")
+        self.night_cap = float(night_cap) if night else 0.0  # without night there is no night to cap
         self.exposure, self.headroom, self.shadows, self.night = exposure, headroom, shadows, night
         if shadows:
             self.shadow_head = nn.Conv2d(chans[0], len(SHADOW_FIELDS), 3, padding=1, padding_mode="replicate")
@@ -471,6 +501,8 @@ class CurveUNet(EnhancementNet):
             stats = torch.cat([stats, headroom_cues(x)], dim=1)
         if self.night:
             stats = torch.cat([stats, night_weight(x)], dim=1)
+        if self.night_cap:
+            stats = torch.cat([stats, black_weight(x)], dim=1)
         if self.exposure:
             stats = torch.cat([stats, noise_level(x), stats.new_zeros(stats.shape[0], 2)], dim=1)
         return stats
@@ -503,10 +535,12 @@ class CurveUNet(EnhancementNet):
 
     def forward_padded(self, x: torch.Tensor, stats: torch.Tensor) -> torch.Tensor:
         """The network on an input whose sides are multiples of :attr:`multiple` (what ONNX exports)."""
-        target = cues = night = None
+        target = cues = night = black = None
         if self.exposure:
             noise, flag, given = stats[:, -3:-2], stats[:, -2:-1], stats[:, -1:]
             stats = stats[:, :-EXPOSURE_SLOTS]
+        if self.night_cap:
+            black, stats = stats[:, -1:], stats[:, :-1]
         if self.night:
             night, stats = stats[:, -1:], stats[:, :-1]
         if self.headroom:
@@ -559,6 +593,12 @@ class CurveUNet(EnhancementNet):
 
         v = z.amax(dim=1, keepdim=True).clamp(0.0, 1.0)
         lifted = torch.minimum(curve(v), 1.0 - self.top_slope * (1.0 - v))
+        if black is not None:  # a night with black in it: lift at most night_cap times (still >= v)
+            w = (night * black).view(-1, 1, 1, 1)
+            exact = w.is_meta or torch.onnx.is_in_onnx_export()
+            if exact or bool((w > 0).any()):
+                capped = torch.minimum(lifted, self.night_cap * v)
+                lifted = capped if not exact and bool((w == 1).all()) else lifted + w * (capped - lifted)
         if toe is not None:
             lifted = toe(v, lifted)
         gain = lifted / v.clamp_min(1e-4)
