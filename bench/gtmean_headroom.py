@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lowlight.errors import LowlightError
 from lowlight.media.pairs import find_pairs
 from lowlight.media.photo import read_image
 from lowlight.research.metrics import gt_mean_scale, psnr
@@ -58,7 +59,10 @@ def main() -> None:
     parser.add_argument("--methods", nargs="*", default=[])
     parser.add_argument("--per-image", action="store_true")
     args = parser.parse_args()
-    pairs = find_pairs(args.data, args.split)
+    try:
+        pairs = find_pairs(args.data, args.split)
+    except LowlightError as err:
+        raise SystemExit(f"error: {err}") from None
     rows = {name: [(pair.name, headroom(run(read_image(pair.low)), read_image(pair.high))) for pair in pairs]
             for name, run in contenders(args.methods, args.weights).items()}
     keys = ["gt-mean", "gains", "gamma", "affine"]

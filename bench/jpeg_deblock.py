@@ -24,8 +24,9 @@ from PIL import Image
 from scipy.ndimage import gaussian_filter
 
 from lowlight.core.enhancer import load_model
+from lowlight.errors import LowlightError
 from lowlight.media.pairs import find_pairs
-from lowlight.media.photo import read_image
+from lowlight.media.photo import read_image, to_tensor, to_uint8
 from lowlight.research.evaluation import score
 
 #: JFIF's RGB -> YCbCr (without the 128 offset, which the projection does not need).
@@ -95,10 +96,8 @@ def main() -> None:
     model = load_model(args.weights)
 
     def run(x: np.ndarray | torch.Tensor) -> np.ndarray:
-        t = x if isinstance(x, torch.Tensor) else torch.from_numpy(np.array(x)).permute(2, 0, 1)[None].float() / 255.0
         with torch.no_grad():
-            out = model.process(t.float())
-        return (out[0].permute(1, 2, 0).clamp(0, 1).numpy() * 255.0 + 0.5).astype(np.uint8)
+            return to_uint8(model.process(x.float() if isinstance(x, torch.Tensor) else to_tensor(x)))
 
     def decoded(data: bytes) -> np.ndarray:
         return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
@@ -111,7 +110,10 @@ def main() -> None:
         "JPEG q97 4:2:0": lambda low: decoded(_jpeg(low, 97, 2)),
         f"JPEG q{q} 4:2:0, deblocked": lambda low: torch.from_numpy(deblocked(_jpeg(low, q, 2))).permute(2, 0, 1)[None],
     }
-    pairs = find_pairs(args.data, "test")
+    try:
+        pairs = find_pairs(args.data, "test")
+    except LowlightError as err:
+        raise SystemExit(f"error: {err}") from None
     print(f"{args.data} (test, {len(pairs)} pairs), {model.name}: GT-mean PSNR (dB) / SSIM by input\n")
     print("| input | GT-mean PSNR | GT-mean SSIM |")
     print("|---|---|---|")

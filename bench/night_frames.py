@@ -17,10 +17,10 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-import torch
 
+from lowlight.errors import LowlightError
 from lowlight.media.pairs import find_pairs
-from lowlight.media.photo import read_image
+from lowlight.media.photo import read_image, to_tensor
 from lowlight.models.curve_unet import black_weight, night_weight
 from lowlight.research.evaluation import score
 from real_photos import contenders
@@ -33,9 +33,13 @@ def main() -> None:
     args = parser.parse_args()
     models = contenders([], args.weights)
     rows = []
-    for pair in find_pairs(args.data):
+    try:
+        pairs = find_pairs(args.data)
+    except LowlightError as err:
+        raise SystemExit(f"error: {err}") from None
+    for pair in pairs:
         low = read_image(pair.low)
-        x = torch.from_numpy(low).permute(2, 0, 1)[None].float() / 255.0
+        x = to_tensor(low)
         night = float(night_weight(x))
         if night <= 0:
             continue

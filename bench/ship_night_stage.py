@@ -27,6 +27,8 @@ def main() -> None:
     parser.add_argument("--night-cap", type=float, default=8.0,
                         help="the most a night with black in it is lifted, times (0: off) [8, as shipped]")
     args = parser.parse_args()
+    if 0 < args.night_cap <= 1:
+        parser.error(f"--night-cap {args.night_cap:g}: the most a night is lifted must be above 1 (0 turns it off)")
     meta = read_metadata(args.source)
     if meta["model"] != "curve-unet" or meta["model_args"].get("shadows"):
         raise SystemExit(f"{args.source}: expected curve-unet weights without the very-dark stage")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lowlight.errors import LowlightError
 from lowlight.media.photo import read_image
 from real_photos import contenders
 
@@ -29,7 +30,10 @@ def main() -> None:
     parser.add_argument("--weights", nargs="*", default=["curve-unet"], metavar="NAME[=MODEL:FILE]")
     parser.add_argument("--methods", nargs="*", default=[])
     args = parser.parse_args()
-    photo = read_image(args.photo)
+    try:
+        photo = read_image(args.photo)
+    except LowlightError as err:
+        raise SystemExit(f"error: {err}") from None
     level = photo.max(axis=-1)
     outs = {name: run(photo).max(axis=-1) for name, run in contenders(args.methods, args.weights).items()}
     print(f"{args.photo}: median output level (max of R, G, B, 0-255) per band of input levels\n")
