@@ -8,7 +8,7 @@ Keeps the pairs of DATA (``low/`` and ``high/``) whose dark input has a night we
 (:func:`lowlight.models.curve_unet.night_weight`) and scores each contender on them, GT-mean (each
 output scaled to its reference's mean grey level first, so brightness is taken out). Made to
 choose on the training pairs (our485), never on eval15. Prints a Markdown table: the mean, then
-each pair with its night and black weights.
+each pair with its night weight and black share (what gates the lift cap).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 from lowlight.errors import LowlightError
 from lowlight.media.pairs import find_pairs
 from lowlight.media.photo import read_image, to_tensor
-from lowlight.models.curve_unet import black_weight, night_weight
+from lowlight.models.curve_unet import black_share, night_weight
 from lowlight.research.evaluation import score
 from real_photos import contenders
 
@@ -44,18 +44,18 @@ def main() -> None:
         if night <= 0:
             continue
         high = read_image(pair.high)
-        row = {"name": pair.name, "night": night, "black": float(black_weight(x))}
+        row = {"name": pair.name, "night": night, "black": float(black_share(x))}
         row.update({name: score(run(low), high, gt_mean=True)["psnr_gtmean"] for name, run in models.items()})
         rows.append(row)
     if not rows:
         raise SystemExit(f"{args.data}: no pair counts as a night")
     names = list(models)
     print(f"{len(rows)} pairs of {args.data} count as nights; GT-mean PSNR (dB)\n")
-    print("| pair | night | black | " + " | ".join(names) + " |")
+    print("| pair | night weight | black share | " + " | ".join(names) + " |")
     print("|---|---|---|" + "---|" * len(names))
     print("| **mean** | | | " + " | ".join(f"**{np.mean([r[n] for r in rows]):.2f}**" for n in names) + " |")
     for r in rows:
-        print(f"| {r['name']} | {r['night']:.2f} | {r['black']:.2f} | " + " | ".join(f"{r[n]:.2f}" for n in names) + " |")
+        print(f"| {r['name']} | {r['night']:.2f} | {r['black']:.3f} | " + " | ".join(f"{r[n]:.2f}" for n in names) + " |")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from lowlight.errors import LowlightError
-from lowlight.media.photo import read_image
+from lowlight.media.photo import read_image, to_tensor
+from lowlight.models.curve_unet import black_share, night_weight
 from real_photos import contenders
 
 BANDS = (0, 2, 4, 6, 8, 11, 15, 20, 28, 40, 60, 90, 130, 180, 256)
@@ -36,7 +37,9 @@ def main() -> None:
         raise SystemExit(f"error: {err}") from None
     level = photo.max(axis=-1)
     outs = {name: run(photo).max(axis=-1) for name, run in contenders(args.methods, args.weights).items()}
-    print(f"{args.photo}: median output level (max of R, G, B, 0-255) per band of input levels\n")
+    x = to_tensor(photo)
+    print(f"{args.photo} (night weight {float(night_weight(x)):.2f}, black share {float(black_share(x)):.3f}): "
+          "median output level (max of R, G, B, 0-255) per band of input levels\n")
     print("| input | share | " + " | ".join(outs) + " |")
     print("|---|---|" + "---|" * len(outs))
     for lo, hi in zip(BANDS[:-1], BANDS[1:]):

@@ -87,7 +87,8 @@ LAMPS_LO, LAMPS_HI = 0.6, 0.8
 #: from the first share to the second. In ../shared's real-lowlight, nights with a sky, unlit
 #: ground or a black backdrop have 0.12-0.57 (DICM 03, 13, 25, 27); dark rooms lit by a lamp little
 #: (LIME 1 and 9: 0). So do the rooms of LOL-v1's our485 that count as nights for a lit clock or
-#: lamp (747: 0.014, 760: 0.023), whose references light every shadow (bench/night_frames.py).
+#: lamp (747: 0.014, 760: 0.023), whose references light every shadow. Printed per photo by
+#: bench/tone_map.py, per LOL pair by bench/night_frames.py.
 BLACK_LEVEL, BLACK_CELL = 3 / 255, 8
 BLACK_LO, BLACK_HI = 0.02, 0.10
 
@@ -129,14 +130,18 @@ def night_weight(x: torch.Tensor) -> torch.Tensor:
     return torch.maximum(wide, lamps).clamp(0.0, 1.0)
 
 
-def black_weight(x: torch.Tensor) -> torch.Tensor:
-    """``(B, 1)`` in [0, 1]: how far a frame has black in it, areas the scene keeps black (a night
-    sky, unlit ground, a black backdrop): the share of its 8x8 cells whose mean brightest channel
-    is under :data:`BLACK_LEVEL`, ramped from :data:`BLACK_LO` to :data:`BLACK_HI`. A frame
-    under-exposed as a whole, with a lit clock or lamp in it, has few such cells."""
+def black_share(x: torch.Tensor) -> torch.Tensor:
+    """``(B, 1)``: the share of a frame's 8x8 cells whose mean brightest channel is under
+    :data:`BLACK_LEVEL` (areas the scene keeps black: a night sky, unlit ground, a backdrop)."""
     cells = F.avg_pool2d(x.float().amax(dim=1, keepdim=True), BLACK_CELL, ceil_mode=True)
-    share = (cells < BLACK_LEVEL).float().flatten(1).mean(dim=1, keepdim=True)
-    return ((share - BLACK_LO) / (BLACK_HI - BLACK_LO)).clamp(0.0, 1.0)
+    return (cells < BLACK_LEVEL).float().flatten(1).mean(dim=1, keepdim=True)
+
+
+def black_weight(x: torch.Tensor) -> torch.Tensor:
+    """``(B, 1)`` in [0, 1]: how far a frame has black in it, its :func:`black_share` ramped from
+    :data:`BLACK_LO` to :data:`BLACK_HI`. A frame under-exposed as a whole, with a lit clock or
+    lamp in it, has little."""
+    return ((black_share(x) - BLACK_LO) / (BLACK_HI - BLACK_LO)).clamp(0.0, 1.0)
 
 
 def log_mean_luma(x: torch.Tensor) -> torch.Tensor:
