@@ -133,6 +133,32 @@ def test_forgive_white_drops_only_the_penalty_above_a_clipped_reference():
     assert out.grad.tolist() == [0.0, -1.0, 1.0, -1.0]  # too dark under white still learns; too bright grey too
 
 
+def test_match_mean_scales_only_the_flagged_samples_and_only_their_brightness():
+    from lowlight.training.losses import l1_ssim, match_mean
+    torch.manual_seed(0)
+    target = torch.rand(2, 3, 16, 16) * 0.5
+    out = target * 0.5  # the right picture, half as bright
+    matched = match_mean(out, target, torch.tensor([1.0, 0.0]))
+    assert torch.allclose(matched[0], target[0], atol=1e-5)  # brightness forgiven on the flagged sample
+    assert torch.equal(matched[1], out[1])  # the other keeps its error
+    assert float(l1_ssim(matched[:1], target[:1])) < 1e-4 < float(l1_ssim(matched[1:], target[1:]))
+    wrong = torch.rand(1, 3, 16, 16) * 0.5  # a different picture is still wrong after scaling
+    assert float(l1_ssim(match_mean(wrong, target[:1], torch.ones(1)), target[:1])) > 0.05
+
+
+def test_gt_mean_data_flags_the_data_pairs_and_trains(lol_tiny, photos_tiny, tmp_path):
+    from lowlight.training.synth import synthesize
+    from lowlight.training.loop import Trainer
+    synthesize(photos_tiny, tmp_path / "syn", count=2, size=64, progress=False)
+    cfg = tiny(lol_tiny, tmp_path / "r", extra_data=str(tmp_path / "syn"), gt_mean_data=True, epochs=1)
+    trainer = Trainer(cfg, log=lambda s: None, progress=False)
+    flags = [float(trainer.dataset[j][-1]) for j in range(len(trainer.dataset))]
+    assert flags == [1.0, 1.0, 1.0, 0.0, 0.0]  # 3 LOL pairs, then 2 synthetic ones
+    assert len(Trainer(tiny(lol_tiny, tmp_path / "p"), log=lambda s: None, progress=False).dataset[0]) == 2
+    res = trainer.run()
+    assert res.history and all(torch.isfinite(torch.tensor(r["val_loss"])) for r in res.history)
+
+
 def test_cosine_schedule_and_time_budget(lol_tiny, tmp_path):
     res = train(tiny(lol_tiny, tmp_path / "cos", epochs=3, scheduler="cosine", loss="l1+ssim", forgive_white=True),
                 log=lambda s: None, progress=False)

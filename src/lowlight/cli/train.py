@@ -63,6 +63,10 @@ def add_parsers(sub) -> None:
     g.add_argument("--forgive-white", action=argparse.BooleanOptionalAction, default=None,
                    help="no loss where the reference is clipped white and the output brighter: "
                         "outputs are clamped to white anyway, and the penalty teaches dark halos [off]")
+    g.add_argument("--gt-mean-data", action=argparse.BooleanOptionalAction, default=None,
+                   help="take the loss on --data pairs (and validation) after scaling each output to its "
+                        "reference's mean grey level: for references, like LOL's, whose brightness the "
+                        "photographer chose; --extra-data pairs still teach brightness [off]")
     g.add_argument("--scheduler", choices=["plateau", "cosine"],
                    help="plateau: halve on a validation plateau (the report's); cosine: decay to lr/100 [plateau]")
     g.add_argument("--patience", type=int, dest="plateau_patience", help="ReduceLROnPlateau patience in epochs [2]")

@@ -43,6 +43,8 @@ class TrainConfig:
     weight_decay: float = 1e-4          #: AdamW weight decay
     loss: str = "mse"                   #: mse (the report's), l1, charbonnier, ssim or l1+ssim
     forgive_white: bool = False         #: no loss where the reference is clipped white and the output brighter
+    gt_mean_data: bool = False          #: the loss on ``data`` pairs (and validation) ignores overall brightness:
+                                        #: each output crop is scaled to its reference's mean grey level first
     scheduler: str = "plateau"          #: plateau (the report's ReduceLROnPlateau) or cosine (to lr/100)
     plateau_patience: int = 2           #: ReduceLROnPlateau on validation loss
     plateau_factor: float = 0.5

@@ -37,7 +37,7 @@ from ..core.device import pick_device
 from .ddp import DistContext, context, training_device
 from ..core.enhancer import Enhancer
 from ..media.files import atomic_write, atomic_write_text
-from .losses import forgive_white, get_loss
+from .losses import forgive_white, get_loss, match_mean
 from ..models import create_model, model_args
 from .plots import plot_history
 from ..progress import progress as progress_bar
@@ -87,18 +87,22 @@ def _epoch_sampler(dataset, seed: int, epoch: int, dist: DistContext):
 
 class _Repeated(torch.utils.data.Dataset):
     """``repeat`` passes over a PairedDataset in which the first ``n_main`` pairs (``--data``) appear
-    ``main_repeat`` times per pass and the rest (``--extra-data``) once; every sample draws its own crop."""
+    ``main_repeat`` times per pass and the rest (``--extra-data``) once; every sample draws its own crop.
+    ``flag_main`` appends a last item to each sample: 1.0 for a ``--data`` pair, else 0.0."""
 
-    def __init__(self, base: PairedDataset, repeat: int, n_main: int | None = None, main_repeat: int = 1):
+    def __init__(self, base: PairedDataset, repeat: int, n_main: int | None = None, main_repeat: int = 1,
+                 flag_main: bool = False):
         n_main = len(base) if n_main is None else n_main
         one_pass = list(range(n_main)) * main_repeat + list(range(n_main, len(base)))
-        self.base, self.index = base, one_pass * repeat
+        self.base, self.index, self.n_main, self.flag_main = base, one_pass * repeat, n_main, flag_main
 
     def __len__(self) -> int:
         return len(self.index)
 
     def __getitem__(self, j: int):
-        return self.base.sample(self.index[j], j)
+        i = self.index[j]
+        item = self.base.sample(i, j)
+        return (*item, torch.tensor(float(i < self.n_main))) if self.flag_main else item
 
 
 def training_pairs(cfg: TrainConfig) -> tuple[list, list, int]:
@@ -215,7 +219,7 @@ class Trainer:
                              jpeg=cfg.jpeg, jpeg_pairs=n_main)
         for i in progress_bar(range(len(base)), self.progress, desc="loading pairs", unit="pair", leave=False):
             base.load(i)
-        return _Repeated(base, cfg.repeat, n_main, cfg.data_repeat)
+        return _Repeated(base, cfg.repeat, n_main, cfg.data_repeat, flag_main=cfg.gt_mean_data)
 
     def _member(self, i: int) -> Member:
         cfg = self.cfg
@@ -276,12 +280,15 @@ class Trainer:
             low = low.to(self.device, memory_format=self.memory_format, non_blocking=True)
             high = high.to(self.device, non_blocking=True)
             extra = [c.to(self.device) for c in context]
+            main = extra.pop() if cfg.gt_mean_data else None  # which samples are --data pairs
             step_now = (b + 1) % cfg.accumulation == 0 or b + 1 == n_batches
             for k, m in enumerate(self.members):
                 sync = step_now or m.ddp is None
                 with (contextlib.nullcontext() if sync else m.ddp.no_sync()):  # accumulate locally, sync on the step
                     with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
                         out = m.trained(low, *extra).float()
+                        if main is not None:
+                            out = match_mean(out, high, main)
                         loss = self.criterion(forgive_white(out, high) if cfg.forgive_white else out, high)
                         aux = getattr(m.net, "aux_loss", None)  # a model's own side loss (curve-unet's exposure guess)
                         if aux is not None:
@@ -306,6 +313,13 @@ class Trainer:
                 break
         return sum(totals) / len(totals) / max(1, n_batches)
 
+    def _val_criterion(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The training loss on a validation pair (``--data`` pairs held out, or ``--val-data``),
+        taken after scaling to the reference's mean under ``gt_mean_data``, as in training."""
+        if self.cfg.gt_mean_data:
+            output = match_mean(output, target, torch.ones(1))
+        return self.criterion(output, target)
+
     def _minutes_spent(self, running: float = 0.0) -> float:
         """Minutes of training (validation excluded) in finished epochs, plus ``running`` seconds."""
         return (sum(h.get("train_seconds", 0.0) for h in self.history) + running) / 60
@@ -318,7 +332,7 @@ class Trainer:
         for m in self.members:
             m.net.eval()
             enhancer = Enhancer(m.net, self.cfg.model, self.args, self.cfg.gamma)
-            images = evaluate(enhancer, share, loss=self.criterion).images if share else []
+            images = evaluate(enhancer, share, loss=self._val_criterion).images if share else []
             sums = [sum(row[k] for row in images) for k in ("loss", "psnr", "ssim")] + [len(images)]
             loss, psnr, ssim, count = self.dist.all_sum(sums, self.device)
             rows.append({"val_loss": loss / count, "psnr": psnr / count, "ssim": ssim / count})

@@ -1,5 +1,6 @@
-"""Training losses by name: MSE (the report's), L1, Charbonnier, SSIM and L1 plus SSIM; and
-:func:`forgive_white` for references with clipped highlights."""
+"""Training losses by name: MSE (the report's), L1, Charbonnier, SSIM and L1 plus SSIM; and two
+adjustments of the output before the loss: :func:`forgive_white` for references with clipped
+highlights, :func:`match_mean` for references whose brightness is not in the input."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import LowlightError
-from ..research.metrics import ssim_map
+from ..research.metrics import gt_mean_scale, ssim_map
 
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -39,6 +40,18 @@ def forgive_white(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     penalising it teaches a gain-predicting model to dim whatever is near a lamp (a dark halo).
     """
     return torch.where((target >= WHITE) & (output > target), target, output)
+
+
+def match_mean(output: torch.Tensor, target: torch.Tensor, which: torch.Tensor) -> torch.Tensor:
+    """``output`` with the samples flagged in ``which`` (``(N,)``, non-zero = flagged) scaled to
+    their target's mean grey level and clipped, as the GT-mean score does.
+
+    LOL's references were exposed by the photographer, and how bright each is cannot be read off
+    its dark input (docs/PEERS.md); a loss on the raw output spends most of its gradient on that
+    guess. Scaled first, the loss on those pairs teaches tone shape, colour, noise and detail, and
+    the overall brightness is learned from the pairs whose references define it.
+    """
+    return torch.where(which.view(-1, 1, 1, 1).to(torch.bool), gt_mean_scale(output, target), output)
 
 
 LOSSES: dict[str, Loss] = {
