@@ -33,6 +33,10 @@
 #   lowlight train --config configs/curve-unet-jpeg.json
 #   python bench/ship_night_stage.py runs/curve-unet-jpeg/best.safetensors runs/jpeg.safetensors --night-cap 0
 #   lowlight evaluate --data data/LOL-v1 --gt-mean [--jpeg 85] --weights runs/jpeg.safetensors
+# Tried, not shipped (docs/MODEL.md): the base network fine-tuned with LOL's brightness left out of the loss.
+#   lowlight train --config configs/curve-unet-gtmean.json
+#   python bench/ship_night_stage.py runs/curve-unet-gtmean/best.safetensors runs/gtm/curve-unet.safetensors
+#   lowlight evaluate --data data/LOL-v1 --gt-mean [--jpeg 85] --weights runs/gtm/curve-unet.safetensors
 set -euo pipefail
 SHARED=${SHARED:-../shared/datasets}
 step=${1:-all}
