@@ -37,6 +37,11 @@
 #   lowlight train --config configs/curve-unet-gtmean.json
 #   python bench/ship_night_stage.py runs/curve-unet-gtmean/best.safetensors runs/gtm/curve-unet.safetensors
 #   lowlight evaluate --data data/LOL-v1 --gt-mean [--jpeg 85] --weights runs/gtm/curve-unet.safetensors
+# Tried, not shipped (docs/MODEL.md): less of the learned fine smoothing on nights with black in them.
+#   python bench/ship_night_stage.py bench/weights/curve-unet-base.safetensors runs/night/fine50.safetensors --night-fine 0.5
+#   lowlight enhance ../shared/datasets/real-lowlight -r -o runs/night/dq-fine50 --ext png --weights runs/night/fine50.safetensors
+#   python ../shared/tools/darkq.py ../shared/datasets/real-lowlight runs/night/dq-fine50
+#   python bench/glow.py --weights curve-unet fine50=curve-unet:runs/night/fine50.safetensors
 set -euo pipefail
 SHARED=${SHARED:-../shared/datasets}
 step=${1:-all}

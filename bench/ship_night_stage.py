@@ -26,7 +26,14 @@ def main() -> None:
                         help="share of chroma taken from a night's strongly lifted pixels [0: off, as shipped]")
     parser.add_argument("--night-cap", type=float, default=8.0,
                         help="the most a night with black in it is lifted, times (0: off) [8, as shipped]")
+    parser.add_argument("--night-fine", type=float, default=1.0,
+                        help="share of the learned fine denoiser's smoothing kept on a night with black in it "
+                             "(1: all) [1]")
     args = parser.parse_args()
+    if not 0 <= args.night_fine <= 1:
+        parser.error(f"--night-fine {args.night_fine:g}: a share between 0 and 1")
+    if args.night_fine < 1 and not args.night_cap:
+        parser.error("--night-fine acts on nights with black in them: it needs --night-cap")
     if 0 < args.night_cap <= 1:
         parser.error(f"--night-cap {args.night_cap:g}: the most a night is lifted must be above 1 (0 turns it off)")
     meta = read_metadata(args.source)
@@ -37,6 +44,8 @@ def main() -> None:
     if args.night_chroma:
         model_args["night_chroma"] = args.night_chroma
     model_args["night_cap"] = args.night_cap
+    if args.night_fine < 1:
+        model_args["night_fine"] = args.night_fine
     net = create_model("curve-unet", **model_args)
     missing, unexpected = net.load_state_dict(trained.state_dict(), strict=False)
     if unexpected or any(not k.startswith("shadow_head.") for k in missing):

@@ -3,6 +3,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from lowlight.errors import LowlightError
 from lowlight.models import count_parameters, create_model, gmacs, list_models, model_args
@@ -428,6 +429,30 @@ def test_night_cap_keeps_a_nights_black_from_being_lifted_into_haze():
     assert create_model("curve-unet", width=8, thumb=16, shadows=False, night=False).night_cap == 0.0  # no night
     with pytest.raises(ValueError, match="night_cap"):
         create_model("curve-unet", width=8, thumb=16, shadows=True, night=True, night_cap=0.5)  # would darken
+
+
+def test_night_fine_keeps_more_grain_only_on_a_night_with_black():
+    """``night_fine`` (tried, not shipped; 0 here): on a night with black in it the learned fine
+    denoiser smooths less, so faint structure under the grain survives; a frame without black, or
+    under-exposed as a whole, is denoised as before; 1 changes nothing."""
+    _, staged = _staged_pair()
+    capped = create_model("curve-unet", width=8, thumb=16, shadows=True, night=True, night_cap=8.0).eval()
+    capped.load_state_dict(staged.state_dict())
+    kept = create_model("curve-unet", width=8, thumb=16, shadows=True, night=True, night_cap=8.0,
+                        night_fine=0.0).eval()
+    kept.load_state_dict(staged.state_dict())
+    x = _night_frame()
+    grain = lambda t: (t[..., 32:46, 2:126] - F.avg_pool2d(t, 3, 1, 1)[..., 32:46, 2:126]).abs().mean().item()  # noqa: E731
+    with torch.no_grad():
+        a, b = capped(x), kept(x)
+        assert grain(b) > 1.2 * grain(a)                                   # less smoothed where it is lifted
+        for other in (_night_frame(lamps=False), torch.full((1, 3, 96, 128), 0.3)):
+            assert (capped(other) - kept(other)).abs().max().item() < 1e-6
+    assert create_model("curve-unet", width=8, thumb=16, shadows=True, night=True, night_cap=8.0).night_fine == 1.0
+    with pytest.raises(ValueError, match="night_fine"):
+        create_model("curve-unet", width=8, thumb=16, shadows=True, night=True, night_cap=0.0, night_fine=0.5)
+    with pytest.raises(ValueError, match="night_fine"):
+        create_model("curve-unet", width=8, thumb=16, shadows=True, night=True, night_cap=8.0, night_fine=1.5)
 
 
 def test_night_chroma_pales_the_lights_tint_on_lifted_colours():

@@ -419,7 +419,7 @@ class Up(nn.Module):
                 "predicted at 1/4 resolution from the image and its whole-image statistics",
                 width=24, factor=4, blocks=(1, 2, 2), knots=16, thumb=64, colour=0.25, top_slope=0.2,
                 coarse_curve=True, exposure=False, headroom=False, shadows=True, night=True, night_chroma=0.0,
-                night_cap=8.0)
+                night_cap=8.0, night_fine=1.0)
 class CurveUNet(EnhancementNet):
     """Input and output ``(B, 3, H, W)`` in [0, 1]; any size (padded, cropped back).
 
@@ -445,7 +445,10 @@ class CurveUNet(EnhancementNet):
     :func:`black_weight`): trained on references that light every shadow, the curve lifts a night's
     darkest tones 10x and more, which turns its sky and noise floor into a haze and flattens the
     glow of its lamps into a wash; capped, the darkest tones rise linearly up to where the curve
-    itself lifts less.
+    itself lifts less. ``night_fine`` (1: off; needs ``night_cap``) is the share of the learned
+    fine denoiser's smoothing kept on such a night: trained on LOL's noise, it smooths a night's
+    faint structure (bare branches against a sky) into soft masses where the input holds it under
+    grain.
     """
 
     uses_context = True
@@ -453,7 +456,7 @@ class CurveUNet(EnhancementNet):
     def __init__(self, width: int = 24, factor: int = 4, blocks: tuple = (1, 2, 2), knots: int = 16,
                  thumb: int = 64, colour: float = 0.25, top_slope: float = 0.2, coarse_curve: bool = False,
                  exposure: bool = False, headroom: bool = False, shadows: bool = False, night: bool = False,
-                 night_chroma: float = 0.0, night_cap: float = 0.0):
+                 night_chroma: float = 0.0, night_cap: float = 0.0, night_fine: float = 1.0):
         super().__init__()
         self.top_slope, self.coarse_curve = top_slope, coarse_curve
         chans = [width * 2 ** i for i in range(len(blocks))]
@@ -478,6 +481,11 @@ class CurveUNet(EnhancementNet):
         if night_cap and night_cap <= 1.0:
             raise ValueError(f"curve-unet: night_cap is the most a night is lifted, above 1 (0: off), got {night_cap}")
         self.night_cap = float(night_cap) if night else 0.0  # without night there is no night to cap
+        if not 0.0 <= night_fine <= 1.0:
+            raise ValueError(f"curve-unet: night_fine is a share between 0 and 1, got {night_fine}")
+        if night_fine < 1.0 and not self.night_cap:
+            raise ValueError("curve-unet: night_fine acts on nights with black in them (night=True, night_cap > 1)")
+        self.night_fine = float(night_fine)
         self.exposure, self.headroom, self.shadows, self.night = exposure, headroom, shadows, night
         if shadows:
             self.shadow_head = nn.Conv2d(chans[0], len(SHADOW_FIELDS), 3, padding=1, padding_mode="replicate")
@@ -580,6 +588,9 @@ class CurveUNet(EnhancementNet):
         # parameter at its bound (the first runs stuck at the strongest blur).
         range1, range2 = (torch.exp(7.0 + 5.0 * torch.tanh(h[:, i:i + 1] / 5.0)) for i in (0, 2))
         mix1, mix2 = (torch.sigmoid(h[:, i:i + 1]) for i in (1, 3))
+        if black is not None and self.night_fine < 1.0:  # a night with black in it: keep its faint structure
+            keep = 1.0 - (1.0 - self.night_fine) * (night * black).view(-1, 1, 1, 1)
+            mix1, mix2 = mix1 * keep, mix2 * keep
 
         x = x.contiguous()  # the per-pixel maths below runs faster on planar (NCHW) memory than channels_last
         guide = torch.sqrt(luma(x, axis=1).unsqueeze(1).clamp_min(0.0) + 1e-4)
