@@ -42,6 +42,7 @@
 #   lowlight enhance ../shared/datasets/real-lowlight -r -o runs/night/dq-fine50 --ext png --weights runs/night/fine50.safetensors
 #   python ../shared/tools/darkq.py ../shared/datasets/real-lowlight runs/night/dq-fine50
 #   python bench/glow.py --weights curve-unet fine50=curve-unet:runs/night/fine50.safetensors
+#   (and the same with --luma-mix 0.8 into runs/night/lm80b.safetensors)
 set -euo pipefail
 SHARED=${SHARED:-../shared/datasets}
 step=${1:-all}

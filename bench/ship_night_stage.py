@@ -29,7 +29,12 @@ def main() -> None:
     parser.add_argument("--night-fine", type=float, default=1.0,
                         help="share of the learned fine denoiser's smoothing kept on a night with black in it "
                              "(1: all) [1]")
+    parser.add_argument("--luma-mix", type=float, default=NIGHT_FIELDS["luma_mix"],
+                        help="the wide denoiser's luma share on a night, in (0, 1) "
+                             f"[{NIGHT_FIELDS['luma_mix']}, as shipped]")
     args = parser.parse_args()
+    if not 0 < args.luma_mix < 1:
+        parser.error(f"--luma-mix {args.luma_mix:g}: a share strictly between 0 and 1")
     if not 0 <= args.night_fine <= 1:
         parser.error(f"--night-fine {args.night_fine:g}: a share between 0 and 1")
     if args.night_fine < 1 and not args.night_cap:
@@ -50,8 +55,9 @@ def main() -> None:
     missing, unexpected = net.load_state_dict(trained.state_dict(), strict=False)
     if unexpected or any(not k.startswith("shadow_head.") for k in missing):
         raise SystemExit(f"{args.source}: tensors do not fit ({missing}, {unexpected})")
-    set_shadow_fields(net.shadow_head)
-    training = {**meta["training"], "very_dark_stage": {"set, not learned": NIGHT_FIELDS}}
+    fields = {**NIGHT_FIELDS, "luma_mix": args.luma_mix}
+    set_shadow_fields(net.shadow_head, fields)
+    training = {**meta["training"], "very_dark_stage": {"set, not learned": fields}}
     save_weights(args.target, net, "curve-unet", model_args, meta["preprocess"], training, meta["metrics"])
     load_weights(args.target)
     print(f"wrote {args.target}: curve-unet {model_args}")

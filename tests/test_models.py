@@ -433,8 +433,8 @@ def test_night_cap_keeps_a_nights_black_from_being_lifted_into_haze():
 
 def test_night_fine_keeps_more_grain_only_on_a_night_with_black():
     """``night_fine`` (tried, not shipped; 0 here): on a night with black in it the learned fine
-    denoiser smooths less, so faint structure under the grain survives; a frame without black, or
-    under-exposed as a whole, is denoised as before; 1 changes nothing."""
+    denoiser smooths less and the input's grain stays; a frame without black, or under-exposed as
+    a whole, is denoised as before; 1 changes nothing."""
     _, staged = _staged_pair()
     capped = create_model("curve-unet", width=8, thumb=16, shadows=True, night=True, night_cap=8.0).eval()
     capped.load_state_dict(staged.state_dict())
