@@ -445,10 +445,10 @@ class CurveUNet(EnhancementNet):
     :func:`black_weight`): trained on references that light every shadow, the curve lifts a night's
     darkest tones 10x and more, which turns its sky and noise floor into a haze and flattens the
     glow of its lamps into a wash; capped, the darkest tones rise linearly up to where the curve
-    itself lifts less. ``night_fine`` (1: off; needs ``night_cap``) is the share of the learned
-    fine denoiser's smoothing kept on such a night: trained on LOL's noise, it smooths a night's
-    faint structure (bare branches against a sky) into soft masses where the input holds it under
-    grain.
+    itself lifts less. ``night_fine`` (1: off, as shipped; needs ``night_cap``) is the share of the
+    learned fine denoiser's smoothing kept on such a night: on real nights it smooths faint
+    structure (bare branches against a sky) into soft masses where the input holds it under grain.
+    Tried, not shipped (docs/MODEL.md says why).
     """
 
     uses_context = True
