@@ -41,6 +41,7 @@ from .losses import forgive_white, get_loss, match_mean
 from ..models import create_model, model_args
 from .plots import plot_history
 from ..progress import progress as progress_bar
+from ..research.metrics import gt_mean_scale
 
 CSV_FIELDS = ["epoch", "train_loss", "val_loss", "psnr", "ssim", "lr", "best_member", "seconds", "train_seconds"]
 
@@ -317,7 +318,7 @@ class Trainer:
         """The training loss on a validation pair (``--data`` pairs held out, or ``--val-data``),
         taken after scaling to the reference's mean under ``gt_mean_data``, as in training."""
         if self.cfg.gt_mean_data:
-            output = match_mean(output, target, torch.ones(1))
+            output = gt_mean_scale(output, target)  # every validation pair is a --data pair
         return self.criterion(output, target)
 
     def _minutes_spent(self, running: float = 0.0) -> float:
